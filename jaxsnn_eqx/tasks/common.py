@@ -1,0 +1,76 @@
+"""Pieces every task shares: the common command-line flags and the closing summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["base_parser", "finish", "positive_int", "positive_float"]
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def base_parser(description: str, **defaults) -> argparse.ArgumentParser:
+    """Parser with the flags every task takes.
+
+    ``--out DIR --seed N --epochs N --batch-size N --lr X --n-train N --n-val N --n-test N
+    --resume --no-progress``; ``defaults`` sets their defaults by destination name (``out``,
+    ``seed``, ``epochs``, ``batch_size``, ``lr``, ``n_train``, ...).
+    """
+    p = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument("--out", type=Path, default=Path(defaults.get("out", "runs/task")),
+                   help="output folder (results.json, model.eqx)")
+    p.add_argument("--seed", type=int, default=defaults.get("seed", 0),
+                   help="seed for data, initialisation and shuffling")
+    p.add_argument("--epochs", type=positive_int, default=defaults.get("epochs", 20))
+    p.add_argument("--batch-size", type=positive_int, default=defaults.get("batch_size", 64))
+    p.add_argument("--lr", type=positive_float, default=defaults.get("lr", 1e-3),
+                   help="peak learning rate")
+    p.add_argument("--n-train", type=positive_int, default=defaults.get("n_train", 5000),
+                   help="training samples")
+    p.add_argument("--n-val", type=positive_int, default=defaults.get("n_val", 1000))
+    p.add_argument("--n-test", type=positive_int, default=defaults.get("n_test", 1000))
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no per-epoch output")
+    return p
+
+
+def config_of(args: argparse.Namespace) -> dict:
+    """The parsed arguments as a JSON-friendly dict (saved as ``config`` in results.json)."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+
+def finish(args: argparse.Namespace, results: dict) -> dict:
+    """Print the closing summary of a task run and return ``results``."""
+    epochs = results.get("epochs", [])
+    per_epoch = [e["seconds"] for e in epochs]
+    lines = [
+        f"test accuracy: {results.get('test_accuracy', float('nan')):.4f}",
+        f"epochs: {len(epochs)}, train time {sum(per_epoch):.1f} s "
+        f"({(sum(per_epoch) / max(1, len(per_epoch))):.2f} s/epoch), "
+        f"compile {results.get('compile_seconds', 0.0):.1f} s",
+    ]
+    if args.out is not None:
+        lines.append(f"results: {Path(args.out) / 'results.json'}")
+    print("\n".join(lines))
+    return results
+
+
+def dump(results: dict) -> str:
+    return json.dumps(results, indent=2)

@@ -1,0 +1,77 @@
+import json
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxsnn_eqx import data
+from jaxsnn_eqx.train import evaluate, fit, load_model, load_results, make_optimizer
+
+
+def _problem(n=600):
+    d = data.yinyang_splits(0, n_train=n, n_val=200, n_test=200)
+    feat = lambda x: jnp.concatenate([x, 1 - x], -1)  # noqa: E731
+    return tuple((feat(d[k][0]), d[k][1]) for k in ("train", "val", "test"))
+
+
+def _loss(m, x, y):
+    return optax.softmax_cross_entropy_with_integer_labels(jax.vmap(m)(x), y).mean()
+
+
+def _predict(m, x):
+    return jnp.argmax(jax.vmap(m)(x), -1)
+
+
+def _model():
+    return eqx.nn.MLP(4, 3, 32, 1, key=jax.random.PRNGKey(0))
+
+
+def test_fit_learns_and_writes_results(tmp_path):
+    train, val, test = _problem()
+    opt = make_optimizer(1e-2, 15, 600 // 32)
+    model, res = fit(_model(), _loss, _predict, train, val, test, optimizer=opt, epochs=15,
+                     batch_size=32, key=jax.random.PRNGKey(1), out=tmp_path,
+                     config={"note": "x"}, progress=False)
+    assert res["test_accuracy"] > 0.6  # chance is 1/3
+    assert res["epochs"][-1]["train_loss"] < res["epochs"][0]["train_loss"]
+    saved = load_results(tmp_path)
+    assert saved["config"] == {"note": "x"}
+    assert len(saved["epochs"]) == 15
+    assert {"train_loss", "seconds", "val_accuracy", "epoch"} <= set(saved["epochs"][0])
+    assert 0.0 <= saved["test_accuracy"] <= 1.0
+    loaded = load_model(tmp_path, _model())
+    assert evaluate(loaded, _predict, test) == pytest.approx(res["test_accuracy"])
+    json.dumps(saved)
+
+
+def test_resume_continues_exactly(tmp_path):
+    train, val, test = _problem(256)
+    opt = make_optimizer(1e-2, 4, 256 // 32)
+    kw = dict(optimizer=opt, batch_size=32, key=jax.random.PRNGKey(1), progress=False)
+    straight, _ = fit(_model(), _loss, _predict, train, val, test, epochs=4, **kw)
+    fit(_model(), _loss, _predict, train, val, test, epochs=2, out=tmp_path, **kw)
+    resumed, res = fit(_model(), _loss, _predict, train, val, test, epochs=4, out=tmp_path,
+                       resume=True, **kw)
+    assert [e["epoch"] for e in res["epochs"]] == [1, 2, 3, 4]
+    leaves = lambda m: jax.tree.leaves(eqx.filter(m, eqx.is_array))  # noqa: E731
+    for a, b in zip(leaves(straight), leaves(resumed), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_bad_inputs(tmp_path):
+    train, val, test = _problem(64)
+    opt = optax.adam(1e-3)
+    kw = dict(optimizer=opt, key=jax.random.PRNGKey(0), progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(_model(), _loss, _predict, train, epochs=1, batch_size=1000, **kw)
+    with pytest.raises(ValueError, match="empty"):
+        fit(_model(), _loss, _predict, (train[0][:0], train[1][:0]), epochs=1, batch_size=1, **kw)
+    with pytest.raises(ValueError, match="leading axis"):
+        fit(_model(), _loss, _predict, (train[0][:10], train[1]), epochs=1, batch_size=4, **kw)
+    with pytest.raises(ValueError, match="resume"):
+        fit(_model(), _loss, _predict, train, epochs=1, batch_size=4, resume=True, **kw)
+    with pytest.raises(ValueError, match="lr"):
+        make_optimizer(-1.0, 1, 1)
