@@ -25,7 +25,9 @@ def _pyplot():
     return plt
 
 
-def plot_training(run_dirs: str | Path | Sequence[str | Path], out: str | Path | None = None) -> Path:
+def plot_training(
+    run_dirs: str | Path | Sequence[str | Path], out: str | Path | None = None
+) -> Path:
     """Training loss and validation accuracy per epoch of one or more runs.
 
     Reads ``RUN_DIR/results.json`` of each run and writes a PNG (default

@@ -25,7 +25,7 @@ def latency_times(
     """
     x = jnp.asarray(x)
     if x.ndim < 1 or x.shape[-1] == 0:
-        raise ValueError(f"encode_latency: `x` must have shape (..., d) with d >= 1, got {x.shape}.")
+        raise ValueError(f"encode_latency: `x` must have shape (..., d), d >= 1; got {x.shape}.")
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(f"encode_latency: `x` must be a float array, got dtype {x.dtype}.")
     if not t_late > t_early:

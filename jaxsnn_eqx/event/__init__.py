@@ -1,0 +1,34 @@
+"""Event-based networks in continuous time: exact spike times and exact gradients.
+
+* `EventNeuron`: the neuron protocol (`neuron.py`); `LIFNeuron`, `LIFParams`, `LIF` (`lif.py`).
+* `simulate`: the one while_loop kernel (`kernel.py`), with a pluggable backward pass.
+* threshold crossings: `lif.threshold_crossing`; root finding: `solvers.py`.
+* losses and decoding for time-to-first-spike codes: `losses.py`.
+"""
+
+from . import losses, solvers
+from .kernel import AbstractEventLayer, Backward, EventLayer, simulate
+from .lif import LIF, LIFNeuron, LIFParams, LIFState, lif_weight_scale, threshold_crossing
+from .neuron import EventNeuron, Transition
+
+__all__ = [
+    "EventNeuron",
+    "Transition",
+    "simulate",
+    "Backward",
+    "AbstractEventLayer",
+    "EventLayer",
+    "LIF",
+    "LIFNeuron",
+    "LIFParams",
+    "LIFState",
+    "lif_weight_scale",
+    "threshold_crossing",
+    "losses",
+    "solvers",
+]
+
+# EventProp (adjoint backward pass; eventprop.py)
+from .eventprop import EventPropLIF, RecurrentEventPropLIF, eventprop_backward  # noqa: E402
+
+__all__ += ["EventPropLIF", "RecurrentEventPropLIF", "eventprop_backward"]
