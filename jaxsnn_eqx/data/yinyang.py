@@ -1,10 +1,10 @@
 """The Yin-Yang dataset (Kriener, Goeltz, Petrovici et al., 2021), generated in code.
 
-Points are drawn uniformly from the disc of radius ``r_big`` centred at ``(r_big, r_big)`` (so
-with the default ``r_big = 0.5`` every coordinate lies in ``[0, 1]``) and labelled by the published rules:
-``2`` (dot) inside one of the two small circles of radius ``r_small``, otherwise ``1`` (yin) or
-``0`` (yang). We draw the same number of points of each class (rejection sampling per class), so the
-classes are exactly balanced, and shuffle them.
+Points are drawn uniformly from the disc of radius ``r_big`` centred at ``(r_big, r_big)`` (with
+the default ``r_big = 0.5`` every coordinate lies in ``[0, 1]``) and labelled by the published
+rules: ``2`` (dot) inside one of the two small circles of radius ``r_small``, otherwise ``1`` (yin)
+or ``0`` (yang). We draw the same number of points of each class (rejection sampling per class),
+so the classes are exactly balanced, and shuffle them.
 """
 
 from __future__ import annotations
