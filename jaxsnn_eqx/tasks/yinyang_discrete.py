@@ -1,0 +1,160 @@
+"""Yin-Yang with a time-discrete (Euler) recurrent LIF network and surrogate gradients.
+
+Network: latency-coded inputs ``(x, y, 1 - x, 1 - y, bias)`` -> recurrent `discrete.LIF` hidden
+layer -> `discrete.LI` readout; the class scores are the readout's maximum membrane potential over
+time, trained with the NLL of their log-softmax (plus an optional firing-rate penalty).
+
+Run with ``python -m jaxsnn_eqx.discrete.tasks.yinyang`` or
+``jaxsnn-eqx train yinyang --method discrete``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+
+from .. import data, discrete
+from ..containers import Recurrent, Sequential
+from ..train import fit, make_optimizer
+from .common import base_parser, config_of, finish, positive_float, positive_int
+
+__all__ = ["add_arguments", "build_model", "encode", "run", "main"]
+
+DEFAULTS = dict(out="runs/yinyang_discrete", seed=0, epochs=40, batch_size=64, lr=3e-4)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add this task's flags (network, neuron and encoding) to ``parser``."""
+    g = parser.add_argument_group("discrete Yin-Yang")
+    g.add_argument("--hidden", type=positive_int, default=120, help="hidden LIF neurons")
+    g.add_argument("--no-recurrent", dest="recurrent", action="store_false",
+                   help="feed-forward hidden layer (no recurrent weights)")
+    g.add_argument("--dt", type=positive_float, default=5e-4, help="Euler step (s)")
+    g.add_argument("--tau-mem", type=positive_float, default=1e-2, help="membrane tau (s)")
+    g.add_argument("--tau-syn", type=positive_float, default=5e-3, help="synaptic tau (s)")
+    g.add_argument("--v-th", type=float, default=1.0, help="threshold (V)")
+    g.add_argument("--t-late", type=positive_float, default=1.5e-2,
+                   help="input spike time of feature value 1 (s); value 0 fires at t=0")
+    g.add_argument("--t-max", type=positive_float, default=3e-2, help="simulated duration (s)")
+    g.add_argument("--bias-time", type=float, default=0.0, help="bias input spike time (s)")
+    g.add_argument("--alpha", type=positive_float, default=100.0,
+                   help="SuperSpike surrogate sharpness (1/V)")
+    g.add_argument("--init-mean", type=float, default=1.5,
+                   help="hidden weight mean (units of tau_mem v_th / sqrt(in))")
+    g.add_argument("--init-std", type=float, default=2.0,
+                   help="hidden weight std (units of tau_mem v_th / sqrt(in))")
+    g.add_argument("--rec-scale", type=float, default=0.1,
+                   help="recurrent weight std (units of tau_mem v_th / sqrt(hidden))")
+    g.add_argument("--lr-scale-rec", type=float, default=0.2,
+                   help="learning rate of the recurrent weights relative to --lr")
+    g.add_argument("--lr-scale-out", type=float, default=0.2,
+                   help="learning rate of the readout weights relative to --lr")
+    g.add_argument("--rate-reg", type=float, default=0.0,
+                   help="strength of the firing-rate penalty above --max-rate (per Hz^2)")
+    g.add_argument("--max-rate", type=float, default=100.0, help="rate penalised above (Hz)")
+    return parser
+
+
+def encode(x: jax.Array, args: argparse.Namespace) -> jax.Array:
+    """Yin-Yang points ``(n, 2)`` -> dense latency rasters ``(n, time, 5)``."""
+    return discrete.encode_latency(
+        x, t_early=0.0, t_late=args.t_late, t_max=args.t_max, dt=args.dt, mirror=True,
+        bias_time=args.bias_time,
+    )
+
+
+def build_model(key: jax.Array, args: argparse.Namespace) -> Sequential:
+    """Recurrent LIF hidden layer and LI readout."""
+    k_in, k_rec, k_out = jax.random.split(key, 3)
+    params = discrete.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
+    hidden = discrete.LIF(
+        5, args.hidden, params=params, dt=args.dt, surrogate=discrete.SuperSpike(args.alpha),
+        key=k_in, init_mean=args.init_mean, init_std=args.init_std,
+    )
+    if args.recurrent:
+        scale = args.rec_scale * args.tau_mem * args.v_th
+        hidden = Recurrent(hidden, key=k_rec, scale=scale) if scale else Recurrent(hidden)
+    readout = discrete.LI(
+        args.hidden, 3, params=discrete.LIParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn),
+        dt=args.dt, key=k_out,
+    )
+    return Sequential([hidden, readout])
+
+
+def _make_fns(args: argparse.Namespace):
+    def scores_and_spikes(model, xs):
+        z = model.layers[0](xs)
+        v = model.layers[1](z)
+        return discrete.max_over_time(v), z
+
+    def loss_fn(model, x, y):
+        scores, z = jax.vmap(scores_and_spikes, in_axes=(None, 0))(model, x)
+        loss = discrete.nll_loss(scores, y)
+        if args.rate_reg:
+            loss = loss + args.rate_reg * discrete.firing_rate_regularizer(
+                z, dt=args.dt, max_rate=args.max_rate
+            )
+        return loss
+
+    def predict_fn(model, x):
+        scores = jax.vmap(lambda xs: discrete.max_over_time(model(xs)))(x)
+        return jnp.argmax(scores, axis=-1)
+
+    return loss_fn, predict_fn
+
+
+def _scaled(optimizer, model, args):
+    """Multiply the updates of the recurrent and readout weights by their lr factors (their
+    weights start about 5x smaller than the input weights, so they take smaller steps)."""
+    factors = jax.tree.map(lambda _: 1.0, eqx.filter(model, eqx.is_inexact_array))
+    if args.recurrent:
+        factors = eqx.tree_at(lambda m: m.layers[0].weight_rec, factors, args.lr_scale_rec)
+    factors = eqx.tree_at(lambda m: m.layers[1].weight, factors, args.lr_scale_out)
+
+    def update(updates, state, params=None):
+        return jax.tree.map(lambda u, f: u * f, updates, factors), state
+
+    scale = optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+    return optax.chain(optimizer, scale)
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train and evaluate; returns the results dict (also written to ``args.out``)."""
+    t0 = time.perf_counter()
+    splits = data.yinyang_splits(args.seed)
+    sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
+    k_model, k_shuffle = jax.random.split(jax.random.PRNGKey(args.seed))
+    model = build_model(k_model, args)
+    loss_fn, predict_fn = _make_fns(args)
+    steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
+    optimizer = _scaled(make_optimizer(args.lr, args.epochs, steps_per_epoch), model, args)
+    model, results = fit(
+        model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
+        optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=k_shuffle,
+        out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
+    )
+    results["total_seconds"] = time.perf_counter() - t0
+    if args.out is not None:
+        import json
+        from pathlib import Path
+
+        (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = add_arguments(base_parser(__doc__.split("\n\n")[0], **DEFAULTS))
+    args = parser.parse_args(argv)
+    results = run(args)
+    finish(args, results)
+    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
+    return results
+
+
+if __name__ == "__main__":
+    main()
