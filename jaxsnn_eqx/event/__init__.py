@@ -7,6 +7,7 @@
 """
 
 from . import losses, solvers
+from .eventprop import EventPropLIF, RecurrentEventPropLIF
 from .kernel import AbstractEventLayer, Backward, EventLayer, simulate
 from .lif import LIF, LIFNeuron, LIFParams, LIFState, lif_weight_scale, threshold_crossing
 from .neuron import EventNeuron, Transition
@@ -19,6 +20,8 @@ __all__ = [
     "AbstractEventLayer",
     "EventLayer",
     "LIF",
+    "EventPropLIF",
+    "RecurrentEventPropLIF",
     "LIFNeuron",
     "LIFParams",
     "LIFState",
@@ -29,6 +32,6 @@ __all__ = [
 ]
 
 # EventProp (adjoint backward pass; eventprop.py)
-from .eventprop import EventPropLIF, RecurrentEventPropLIF, eventprop_backward  # noqa: E402
+from .eventprop import eventprop_backward  # noqa: E402
 
 __all__ += ["EventPropLIF", "RecurrentEventPropLIF", "eventprop_backward"]

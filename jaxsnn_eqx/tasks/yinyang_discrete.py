@@ -126,7 +126,7 @@ def _scaled(optimizer, model, args):
 def run(args: argparse.Namespace) -> dict:
     """Train and evaluate; returns the results dict (also written to ``args.out``)."""
     t0 = time.perf_counter()
-    splits = data.yinyang_splits(args.seed)
+    splits = data.yinyang_splits(args.seed, args.n_train, args.n_val, args.n_test)
     sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
     k_model, k_shuffle = jax.random.split(jax.random.PRNGKey(args.seed))
     model = build_model(k_model, args)

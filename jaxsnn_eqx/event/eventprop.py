@@ -1,0 +1,478 @@
+"""EventProp (Wunderlich & Pehle, 2021): exact gradients of LIF spike times by an adjoint system.
+
+The forward pass is the exact event-based simulation of `event.LIF` (the same kernel); only the
+backward pass differs. Instead of differentiating through the simulator, the adjoint variables
+``(lambda_V, lambda_I)`` of every neuron are integrated backward in time from ``t_max`` over the
+merged, time-sorted list of events (output spikes, input spikes, ends of refractory periods):
+between events in closed form, at events by jumps. Memory is linear in the number of events and
+independent of the simulated time; nothing of the forward while-loop is stored.
+
+The maths (per neuron, ``u = V - v_leak``, ``theta = v_th - v_leak``, ``u_r = v_reset - v_leak``)::
+
+    free flow over dt:  I <- a I,  u <- b u + c I     a = e^{-dt/ts}, b = e^{-dt/tm},
+                                                      c = ts/(tm - ts) (b - a)   (dt/tm b if tm = ts)
+    adjoint flow:       lambda_u <- b lambda_u,  lambda_I <- a lambda_I + c lambda_u   (backward)
+    input spike (pre i at t_k into every post j, I_j jumps by w_ij / ts):  lambda continuous,
+        dL/dw_ij  += lambda_I,j / ts
+        dL/dt_k   += sum_j (w_ij / ts) (lambda_I,j / ts - lambda_u,j / tm)
+    end of refractoriness of j at t_e = t* + t_refrac (u restarts from u_r):
+        P_j = dL/dt_e = -lambda_u,j(t_e+) (I_j(t_e) - u_r) / tm,   dL/du_r += lambda_u,j(t_e+),
+        lambda_u,j <- 0        (V is clamped while refractory)
+    output spike of j at t* (u reaches theta with slope du/dt = (I_j(t*) - theta) / tm > 0):
+        G = dL/dt* (loss or layer above) + P_j + sum_k (w_rec_jk / ts)(lambda_I,k / ts - lambda_u,k / tm)
+        dL/dw_rec_jk += lambda_I,k / ts,   lambda_u,j(t*-) = -G / (du/dt),   lambda_I,j continuous,
+        dL/dtheta_j += -lambda_u,j(t*-)
+
+``lambda_u`` is zero while a neuron is refractory, so one flow formula serves both regimes, and
+``t_refrac = 0`` (the flow restarts at once) and single-spike mode (the refractory period never
+ends) are the two limits of the same rule.
+
+Simultaneous events. Events at exactly the same time are processed in the order in which the
+forward kernel processes them: output spikes first (a threshold crossing is handled before an input
+that arrives at the same instant; several spikes in the order of the output list), then input
+spikes, then ends of refractory periods (an input arriving exactly when a neuron leaves its
+refractory period is felt by the restarted membrane). Input jumps commute, so equal input times
+need no rule at all: each gets its exact gradient. Only where an input arrives at exactly the time a
+neuron crosses threshold does the spike time have a kink; there we return the one-sided derivative
+of that processing order, which is also what autodiff through the analytical forward computes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
+
+from ..spikes import Spikes
+from .kernel import AbstractEventLayer, simulate
+from .lif import LIF, LIFNeuron, LIFParams, lif_weight_scale
+
+__all__ = [
+    "EventPropLIF",
+    "RecurrentEventPropLIF",
+    "EventPropGrads",
+    "eventprop_backward",
+    "eventprop_lif_backward",
+    "adjoint_flow_coefficients",
+]
+
+# event kinds; the concatenation order below is the processing order of simultaneous events
+_SPIKE, _INPUT, _REFRAC_END = 0, 1, 2
+
+
+def adjoint_flow_coefficients(
+    dt: Float[Array, "*n"], tau_mem: Any, tau_syn: Any
+) -> tuple[Float[Array, "*n"], Float[Array, "*n"], Float[Array, "*n"]]:
+    """Coefficients ``(a, b, c)`` of the LIF free flow over ``dt >= 0`` seconds.
+
+    ``I(dt) = a I0`` and ``u(dt) = b u0 + c I0``; stable for ``tau_mem`` close or equal to
+    ``tau_syn``, and without overflow for long ``dt``.
+    """
+    a = jnp.exp(-dt / tau_syn)
+    b = jnp.exp(-dt / tau_mem)
+    eps = 1.0 / tau_syn - 1.0 / tau_mem  # (tm - ts) / (tm ts); ts / (tm - ts) = 1 / (tm eps)
+    x = dt * eps
+    small = jnp.abs(x) < 0.5
+    safe_eps = jnp.where(eps == 0, 1.0, eps)
+    # b - a = a expm1(dt eps): no cancellation when the two time constants are close
+    c_small = a * jnp.where(eps == 0, dt, jnp.expm1(jnp.where(small, x, 0.0)) / safe_eps) / tau_mem
+    c_large = (b - a) / (tau_mem * safe_eps)
+    return a, b, jnp.where(small, c_small, c_large)
+
+
+class EventPropGrads(NamedTuple):
+    """Result of `eventprop_backward` (``size`` = number of neurons of the layer).
+
+    Attributes:
+        weight: ``dL/dweight``, ``(in_size, size)``.
+        weight_rec: ``dL/dweight_rec``, ``(size, size)``, or ``None`` (feed-forward).
+        in_time: ``dL/d in_spikes.time`` (zero at unused slots).
+        v_th, v_reset, t_refrac: per-neuron parameter gradients, ``(size,)``
+            (``dL/dv_leak = -(dL/dv_th + dL/dv_reset)``).
+    """
+
+    weight: Float[Array, "in_size size"]
+    weight_rec: Float[Array, "size size"] | None
+    in_time: Float[Array, " n_in"]
+    v_th: Float[Array, " size"]
+    v_reset: Float[Array, " size"]
+    t_refrac: Float[Array, " size"]
+
+
+def _merged_events(in_spikes: Spikes, out_spikes: Spikes, t_end: Float[Array, " m"] | None):
+    """All events in forward processing order (see the module docstring); ``t_end`` (ends of
+    refractory periods) may be ``None`` when there are none."""
+    k, m = in_spikes.size, out_spikes.size
+    m_end = 0 if t_end is None else m
+    out_ok = jnp.isfinite(out_spikes.time) & (out_spikes.idx >= 0)
+    times = [out_spikes.time, in_spikes.time]
+    neurons = [out_spikes.idx, in_spikes.idx]
+    slots = [jnp.arange(m), jnp.arange(k)]
+    valids = [out_ok, jnp.isfinite(in_spikes.time) & (in_spikes.idx >= 0)]
+    if t_end is not None:
+        times.append(t_end)
+        neurons.append(out_spikes.idx)
+        slots.append(jnp.arange(m))
+        valids.append(out_ok & jnp.isfinite(t_end))
+    time = jnp.concatenate(times)
+    kind = jnp.repeat(jnp.array([_SPIKE, _INPUT, _REFRAC_END], jnp.int32),
+                      np.array([m, k, m_end]), total_repeat_length=m + k + m_end)
+    neuron = jnp.concatenate(neurons).astype(jnp.int32)
+    slot = jnp.concatenate(slots).astype(jnp.int32)
+    valid = jnp.concatenate(valids)
+    # stable sort: simultaneous events keep the concatenation order (spikes, inputs, ends), and
+    # output spikes keep the kernel's order among themselves
+    order = jnp.argsort(jnp.where(valid, time, jnp.inf), stable=True)
+    return time[order], kind[order], neuron[order], slot[order], valid[order], order
+
+
+def eventprop_backward(
+    params: LIFParams,
+    weight: Float[Array, "in_size size"],
+    weight_rec: Float[Array, "size size"] | None,
+    in_spikes: Spikes,
+    out_spikes: Spikes,
+    ct_out_time: Float[Array, " max_spikes"],
+    t_max: float,
+    *,
+    single_spike: bool = False,
+) -> EventPropGrads:
+    """EventProp backward pass of one LIF population (single sample; ``jax.vmap`` to batch).
+
+    Arguments:
+        params: `LIFParams` (fields of shape ``()`` or ``(size,)``).
+        weight: input weights ``weight[pre, post]``, ``(in_size, size)``.
+        weight_rec: recurrent weights ``weight_rec[pre, post]``, ``(size, size)``, or ``None``.
+        in_spikes: the input `Spikes` of the forward pass (indices into ``in_size``).
+        out_spikes: the output `Spikes` of the forward pass (indices into ``size``), sorted, in
+            the kernel's processing order.
+        ct_out_time: ``dL/d out_spikes.time``, ``(max_spikes,)``; unused slots are ignored.
+        t_max: end of the simulation (s); the adjoint is zero at ``t_max``.
+        single_spike: infinite refractoriness (``t_refrac`` unused).
+
+    Returns:
+        `EventPropGrads`.
+    """
+    dtype = jnp.result_type(weight, in_spikes.time, out_spikes.time)
+    in_size, size = weight.shape
+    weight = weight.astype(dtype)
+    recurrent = weight_rec is not None
+    if recurrent:
+        weight_rec = weight_rec.astype(dtype)
+    vec = lambda x: jnp.broadcast_to(jnp.asarray(x, dtype), (size,))
+    tm, ts = vec(params.tau_mem), vec(params.tau_syn)
+    theta = vec(params.v_th) - vec(params.v_leak)
+    u_r = vec(params.v_reset) - vec(params.v_leak)
+    t_ref = jnp.full((size,), jnp.inf, dtype) if single_spike else vec(params.t_refrac)
+
+    in_spikes = Spikes(in_spikes.time.astype(dtype), in_spikes.idx)
+    out_spikes = Spikes(out_spikes.time.astype(dtype), out_spikes.idx)
+    # single-spike mode: no refractory period ever ends, so those events are left out
+    t_end = None if single_spike else out_spikes.time + t_ref[jnp.clip(out_spikes.idx, 0, size - 1)]
+    time, kind, neuron, slot, valid, order = _merged_events(in_spikes, out_spikes, t_end)
+    is_in = valid & (kind == _INPUT)
+    is_spike = valid & (kind == _SPIKE)
+    is_end = valid & (kind == _REFRAC_END)
+    pre = jnp.where(is_in, neuron, 0)  # row of `weight`
+    post = jnp.where(is_spike | is_end, neuron, 0)  # neuron concerned (row of `weight_rec`)
+    ct_out = jnp.where(jnp.isfinite(out_spikes.time), ct_out_time.astype(dtype), 0.0)
+    ct_spike = jnp.where(is_spike, ct_out[jnp.where(is_spike, slot, 0)], 0.0)
+
+    # ---- forward sweep: synaptic current of the neuron concerned, at its spikes and ends
+    def forward_step(carry, ev):
+        t_cur, cur = carry
+        t, e_in, e_spike, i_pre, j, ok = ev
+        dt = jnp.where(ok, t - t_cur, 0.0)
+        cur = cur * jnp.exp(-dt / ts)
+        t_cur = jnp.where(ok, t, t_cur)
+        i_at = cur[j]  # before a spike's recurrent delivery (which follows its reset)
+        cur = cur + jnp.where(e_in, weight[i_pre], 0.0) / ts
+        if recurrent:
+            cur = cur + jnp.where(e_spike, weight_rec[j], 0.0) / ts
+        return (t_cur, cur), i_at
+
+    zero = jnp.zeros((), dtype)
+    _, i_event = jax.lax.scan(
+        forward_step, (zero, jnp.zeros((size,), dtype)), (time, is_in, is_spike, pre, post, valid)
+    )
+
+    # ---- backward sweep: the adjoint from t_max down to 0
+    def backward_step(carry, ev):
+        t_cur, lam_u, lam_i, pend, g_w, g_wr, g_th, g_ur, g_tr = carry
+        t, e_in, e_spike, e_end, i_pre, j, ok, i_at, ct = ev
+        dt = jnp.where(ok, jnp.maximum(t_cur - t, 0.0), 0.0)  # events after t_max: no flow
+        a, b, c = adjoint_flow_coefficients(dt, tm, ts)
+        lam_i = a * lam_i + c * lam_u
+        lam_u = b * lam_u
+        t_cur = jnp.where(ok, jnp.minimum(t_cur, t), t_cur)
+        # dL/d(time of a unit-weight jump into each neuron)
+        dl_dt_unit = (lam_i / ts - lam_u / tm) / ts
+
+        # input spike: weight gradient and gradient of its time
+        g_w = g_w.at[i_pre].add(jnp.where(e_in, lam_i / ts, 0.0))
+        ct_in = jnp.where(e_in, jnp.dot(weight[i_pre], dl_dt_unit), 0.0)
+
+        # output spike of j; its recurrent delivery happened after the reset, so undo it first
+        g_time = ct + pend[j]
+        if recurrent:
+            g_wr = g_wr.at[j].add(jnp.where(e_spike, lam_i / ts, 0.0))
+            g_time = g_time + jnp.where(e_spike, jnp.dot(weight_rec[j], dl_dt_unit), 0.0)
+        u_dot = (i_at - theta[j]) / tm[j]
+        lam_u_spike = -g_time / jnp.where(e_spike, u_dot, 1.0)
+
+        # end of the refractory period of j: the free flow restarts from u_r
+        lam_u_j = lam_u[j]
+        p_end = -lam_u_j * (i_at - u_r[j]) / tm[j]
+
+        g_th = g_th.at[j].add(jnp.where(e_spike, -lam_u_spike, 0.0))
+        g_ur = g_ur.at[j].add(jnp.where(e_end, lam_u_j, 0.0))
+        g_tr = g_tr.at[j].add(jnp.where(e_end, p_end, 0.0))
+        lam_u = lam_u.at[j].set(jnp.where(e_spike, lam_u_spike, jnp.where(e_end, 0.0, lam_u_j)))
+        pend = pend.at[j].set(jnp.where(e_spike, 0.0, jnp.where(e_end, p_end, pend[j])))
+        return (t_cur, lam_u, lam_i, pend, g_w, g_wr, g_th, g_ur, g_tr), ct_in
+
+    vzero = jnp.zeros((size,), dtype)
+    init = (
+        jnp.asarray(t_max, dtype), vzero, vzero, vzero,
+        jnp.zeros((in_size, size), dtype),
+        jnp.zeros((size, size), dtype) if recurrent else zero,
+        vzero, vzero, vzero,
+    )
+    carry, ct_in_sorted = jax.lax.scan(
+        backward_step,
+        init,
+        (time, is_in, is_spike, is_end, pre, post, valid, i_event, ct_spike),
+        reverse=True,
+    )
+    _, _, _, _, g_w, g_wr, g_th, g_ur, g_tr = carry
+    m = out_spikes.size
+    ct_in_time = jnp.zeros_like(ct_in_sorted).at[order].set(ct_in_sorted)[m : m + in_spikes.size]
+    return EventPropGrads(
+        weight=g_w,
+        weight_rec=g_wr if recurrent else None,
+        in_time=ct_in_time,
+        v_th=g_th,
+        v_reset=g_ur,
+        t_refrac=jnp.zeros_like(g_tr) if single_spike else g_tr,
+    )
+
+
+def _reduce_to(g: Array, like: Any) -> Array | None:
+    """Sum a per-neuron gradient down to the shape of the parameter ``like`` (None if static)."""
+    if not eqx.is_inexact_array(like):
+        return None
+    if like.ndim == 0:
+        return jnp.sum(g).astype(like.dtype)
+    return jnp.broadcast_to(g, like.shape).astype(like.dtype) if g.shape != like.shape else g
+
+
+def eventprop_lif_backward(neuron, weight, weight_rec, spikes_in, spikes_out, grad_time, *, t_max):
+    """EventProp as a pluggable backward pass of `event.simulate` (see `event.Backward`).
+
+    Returns gradients for the weights, the input spike times and the array-valued ``v_th``,
+    ``v_reset``, ``v_leak`` and ``t_refrac``. The time constants are not differentiated by this
+    backward pass: their gradient is returned as zero (``None``).
+    """
+    if not isinstance(neuron, LIFNeuron):
+        raise TypeError(f"EventProp supports LIFNeuron, got {type(neuron).__name__}.")
+    p = neuron.params
+    g = eventprop_backward(
+        p, weight, weight_rec, spikes_in, spikes_out, grad_time, t_max,
+        single_spike=neuron.single_spike,
+    )
+    g_params = LIFParams.__new__(LIFParams)
+    fields = {
+        "tau_mem": None,
+        "tau_syn": None,
+        "v_th": _reduce_to(g.v_th, p.v_th),
+        "v_reset": _reduce_to(g.v_reset, p.v_reset),
+        "v_leak": _reduce_to(-(g.v_th + g.v_reset), p.v_leak),
+        "t_refrac": None if neuron.single_spike else _reduce_to(g.t_refrac, p.t_refrac),
+    }
+    for name, value in fields.items():
+        object.__setattr__(g_params, name, value)
+    g_neuron = eqx.tree_at(lambda n: n.params, neuron, g_params)
+    return g_neuron, g.weight, g.weight_rec, g.in_time
+
+
+# ----------------------------------------------------------------------------- layers
+class EventPropLIF(AbstractEventLayer):
+    """`event.LIF` with EventProp gradients: the same fields, init and forward; the backward pass
+    is `eventprop_backward` (adjoint integrated backward over the events, memory O(spikes)).
+
+    Stack freely: ``snn.Sequential([EventPropLIF(...), EventPropLIF(...)])`` passes the gradient
+    of every input spike time down to the layer below.
+
+    Attributes:
+        weight: ``(in_size, out_size)``, ``weight[pre, post]`` in V s.
+        params: `LIFParams`. ``v_th``, ``v_reset``, ``v_leak``, ``t_refrac`` get EventProp
+            gradients when they are arrays; ``tau_mem`` and ``tau_syn`` are treated as constants.
+    """
+
+    weight: Float[Array, "in_size out_size"]
+    params: LIFParams
+    in_size: int = eqx.field(static=True)
+    out_size: int = eqx.field(static=True)
+    t_max: float = eqx.field(static=True)
+    max_spikes: int = eqx.field(static=True)
+    max_spikes_per_neuron: int | None = eqx.field(static=True)
+    single_spike: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_size: int,
+        out_size: int,
+        *,
+        params: LIFParams | None = None,
+        t_max: float,
+        max_spikes: int,
+        key: PRNGKeyArray | None = None,
+        weight: Float[ArrayLike, "in_size out_size"] | None = None,
+        single_spike: bool = False,
+        max_spikes_per_neuron: int | None = None,
+        init_mean: float = 2.0,
+        init_std: float = 1.0,
+        dtype=None,
+    ):
+        """Arguments as `event.LIF` (same weight initialisation)."""
+        lif = LIF(
+            in_size, out_size, params=params, t_max=t_max, max_spikes=max_spikes, key=key,
+            weight=weight, single_spike=single_spike, max_spikes_per_neuron=max_spikes_per_neuron,
+            init_mean=init_mean, init_std=init_std, dtype=dtype,
+        )
+        self.weight = lif.weight
+        self.params = lif.params
+        self.in_size, self.out_size = in_size, out_size
+        self.t_max, self.max_spikes = lif.t_max, lif.max_spikes
+        self.max_spikes_per_neuron = lif.max_spikes_per_neuron
+        self.single_spike = lif.single_spike
+
+    @property
+    def backward(self):
+        return eventprop_lif_backward
+
+    @property
+    def neuron(self) -> LIFNeuron:
+        return LIFNeuron(self.params, single_spike=self.single_spike)
+
+    @classmethod
+    def from_lif(cls, lif: LIF) -> EventPropLIF:
+        """The EventProp twin of an `event.LIF` (same weights and parameters)."""
+        return cls(
+            lif.in_size, lif.out_size, params=lif.params, t_max=lif.t_max,
+            max_spikes=lif.max_spikes, weight=lif.weight, single_spike=lif.single_spike,
+            max_spikes_per_neuron=lif.max_spikes_per_neuron,
+        )
+
+
+class RecurrentEventPropLIF(eqx.Module):
+    """A recurrently connected LIF population with EventProp gradients.
+
+    ``rec(spikes)`` returns the population's output `Spikes` (indices in ``[0, size)``, length
+    ``max_spikes``). With ``mask`` (fixed 0/1 connectivity of ``weight_rec``; not trained) one
+    population can emulate a layered network, e.g. 5-120-3: neurons ``0..119`` hidden, the rest
+    outputs, ``mask[h, o] = 1`` only from hidden to output and ``mask_in`` zero on the outputs.
+
+    Attributes:
+        weight_in: ``(in_size, size)``, ``weight_in[pre, post]``.
+        weight_rec: ``(size, size)``, ``weight_rec[pre, post]``.
+        mask: fixed boolean connectivity of ``weight_rec`` (or ``None``: all to all); boolean,
+            so it is not an inexact array and optimisers leave it alone.
+        mask_in: fixed boolean connectivity of ``weight_in`` (or ``None``: all to all).
+        params: `LIFParams` (as in `EventPropLIF`).
+    """
+
+    weight_in: Float[Array, "in_size size"]
+    weight_rec: Float[Array, "size size"]
+    mask: Bool[Array, "size size"] | None
+    mask_in: Bool[Array, "in_size size"] | None
+    params: LIFParams
+    in_size: int = eqx.field(static=True)
+    size: int = eqx.field(static=True)
+    t_max: float = eqx.field(static=True)
+    max_spikes: int = eqx.field(static=True)
+    single_spike: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_size: int,
+        size: int,
+        *,
+        params: LIFParams | None = None,
+        t_max: float,
+        max_spikes: int,
+        key: PRNGKeyArray | None = None,
+        mask: Float[ArrayLike, "size size"] | None = None,
+        mask_in: Float[ArrayLike, "in_size size"] | None = None,
+        weight_in: Float[ArrayLike, "in_size size"] | None = None,
+        weight_rec: Float[ArrayLike, "size size"] | None = None,
+        single_spike: bool = False,
+        init_mean: float = 2.0,
+        init_std: float = 1.0,
+        rec_init_mean: float = 0.0,
+        rec_init_std: float = 1.0,
+        dtype=None,
+    ):
+        """Weights not given are drawn like `event.LIF`'s, in units of the threshold-reaching
+        weight ``lif_weight_scale(params)``: ``weight_in ~ N(init_mean, init_std^2) / in_size``,
+        ``weight_rec ~ N(rec_init_mean, rec_init_std^2) / size`` (then masked)."""
+        params = LIFParams() if params is None else params
+        dtype = jnp.result_type(float) if dtype is None else dtype
+        if (weight_in is None or weight_rec is None) and key is None:
+            raise ValueError("RecurrentEventPropLIF: pass `key` (for the init) or both weights.")
+        w1 = lif_weight_scale(params)
+        k_in, k_rec = jax.random.split(key) if key is not None else (None, None)
+        if weight_in is None:
+            z = jax.random.normal(k_in, (in_size, size), dtype)
+            weight_in = w1 * (init_mean + init_std * z) / in_size
+        if weight_rec is None:
+            z = jax.random.normal(k_rec, (size, size), dtype)
+            weight_rec = w1 * (rec_init_mean + rec_init_std * z) / size
+        weight_in = jnp.asarray(weight_in, dtype)
+        weight_rec = jnp.asarray(weight_rec, dtype)
+        for name, w, shape in (("weight_in", weight_in, (in_size, size)),
+                               ("weight_rec", weight_rec, (size, size)),
+                               ("mask", mask, (size, size)),
+                               ("mask_in", mask_in, (in_size, size))):
+            if w is not None and jnp.shape(w) != shape:
+                raise ValueError(f"RecurrentEventPropLIF: {name} shape {jnp.shape(w)} != {shape}.")
+        if max_spikes < 1 or not t_max > 0:
+            raise ValueError("RecurrentEventPropLIF: need max_spikes >= 1 and t_max > 0.")
+        self.mask = None if mask is None else jnp.asarray(mask) != 0
+        self.mask_in = None if mask_in is None else jnp.asarray(mask_in) != 0
+        self.weight_in = weight_in if mask_in is None else jnp.where(self.mask_in, weight_in, 0.0)
+        self.weight_rec = weight_rec if mask is None else jnp.where(self.mask, weight_rec, 0.0)
+        self.params = params
+        self.in_size, self.size = in_size, size
+        self.t_max, self.max_spikes = float(t_max), int(max_spikes)
+        self.single_spike = bool(single_spike)
+
+    @property
+    def out_size(self) -> int:
+        return self.size
+
+    @property
+    def neuron(self) -> LIFNeuron:
+        return LIFNeuron(self.params, single_spike=self.single_spike)
+
+    @property
+    def effective_weights(self) -> tuple[Array, Array]:
+        """``(weight_in, weight_rec)`` with the fixed masks applied."""
+        w_in, w_rec = self.weight_in, self.weight_rec
+        if self.mask_in is not None:
+            w_in = jnp.where(self.mask_in, w_in, 0.0)
+        if self.mask is not None:
+            w_rec = jnp.where(self.mask, w_rec, 0.0)
+        return w_in, w_rec
+
+    def __call__(self, spikes: Spikes, *, key=None) -> Spikes:
+        del key
+        w_in, w_rec = self.effective_weights
+        return simulate(
+            self.neuron, w_in, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
+            weight_rec=w_rec, backward=eventprop_lif_backward,
+        )

@@ -1,0 +1,450 @@
+"""The event kernel: one `jax.lax.while_loop` over input spikes and threshold crossings.
+
+`simulate` runs a population of `EventNeuron`s from ``t = 0`` to ``t_max``. Each iteration of
+the loop is one call of `_step`, which handles exactly one event, whichever comes first:
+
+* an output spike: the earliest threshold crossing (``neuron.next_threshold_crossing``) if it is
+  not later than the next input spike. The population is integrated to it, the neuron is reset
+  (``neuron.transition`` with ``fired``), and in a recurrent population its spike arrives at the
+  others through ``weight_rec[k]`` at the same instant;
+* otherwise the next input spike: integrate to its time, jump by ``weight[idx]``.
+
+So every input spike is processed (inputs and outputs never share a budget), equal input times
+are simply consecutive events with ``dt = 0`` (exact, no jitter), and a population can emit at
+most ``max_spikes`` spikes: one more raises (`eqx.error_if`), nothing is dropped.
+
+Feed-forward layers (``weight_rec is None``) ``vmap`` the kernel over output neurons: each runs
+its own loop over ``n_in`` inputs plus its own spikes (buffer ``max_spikes_per_neuron``); the
+outputs are then merged into one sorted list of ``max_spikes``. Recurrent layers run one loop for
+the whole population. It is the same `_step` and the same loop in both cases.
+
+Gradients (`jax.custom_vjp` via `eqx.filter_custom_vjp`). The forward pass records the event
+sequence (for each step: input ``-1``, spike of neuron ``k >= 0``, or nothing ``-2``). The
+default backward pass *replays* the same `_step` under `jax.lax.scan` for the fixed
+``n_in + max_out`` steps (the exact bound, one event per step), following the recorded sequence,
+and differentiates that replay: every spike time is then differentiated exactly by the implicit
+function theorem (the neuron's crossing carries an IFT custom JVP, e.g. `solvers.implicit_root`).
+A different backward pass (EventProp) can be plugged in with ``backward=`` (see `Backward`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ..spikes import Spikes
+from .neuron import EventNeuron, Transition
+
+__all__ = ["simulate", "Backward", "AbstractEventLayer", "EventLayer"]
+
+Backward = Callable[..., tuple[Any, Any, Any, Any]]
+"""A pluggable backward pass for `simulate` (e.g. EventProp). Called as::
+
+    backward(neuron, weight, weight_rec, spikes_in, spikes_out, grad_time, *, t_max)
+        -> (grad_neuron, grad_weight, grad_weight_rec, grad_in_time)
+
+with ``spikes_in``/``spikes_out`` the layer's input and (forward) output `Spikes`, ``grad_time``
+the cotangent of ``spikes_out.time`` (shape ``(max_spikes,)``, zero at unused slots) and
+``weight_rec`` ``None`` for a feed-forward layer. Return ``None`` for a zero gradient (e.g.
+``grad_neuron`` if the parameters are not trained, ``grad_weight_rec`` when feed-forward); a
+``grad_neuron`` pytree may have ``None`` leaves. Must be a hashable (e.g. module-level) function.
+"""
+
+
+class _Config(NamedTuple):
+    t_max: float
+    max_spikes: int
+    max_per_neuron: int
+    recurrent: bool
+    backward: Backward | None
+
+
+# ----------------------------------------------------------------------------- one event
+def _step(neuron: EventNeuron, weight, weight_rec, in_time, in_idx, t_max, carry, kind=None):
+    """Advance a population by one event; ``kind`` forces the event (replay), else it is chosen.
+
+    ``carry = (t, state, ptr)`` (``ptr``: next unprocessed input). Returns the new carry and the
+    event kind (``-1`` input, ``k >= 0`` spike of neuron ``k``, ``-2`` nothing left before t_max).
+    """
+    t, state, ptr = carry
+    n_in = in_time.shape[0]
+    n = weight.shape[1]
+    p = jnp.minimum(ptr, n_in - 1)
+    t_in = jnp.where(ptr < n_in, in_time[p], jnp.inf)
+    i_in = jnp.clip(in_idx[p], 0, weight.shape[0] - 1)
+    horizon = jnp.minimum(t_in, t_max) - t
+    dt_cross = neuron.next_threshold_crossing(state, jnp.full((n,), horizon))
+    if kind is None:
+        k = jnp.argmin(dt_cross)
+        is_sp = dt_cross[k] <= horizon
+        is_in = ~is_sp & (t_in < t_max)
+        kind = jnp.where(is_sp, k, jnp.where(is_in, -1, -2)).astype(jnp.int32)
+    else:
+        k = jnp.maximum(kind, 0)
+        is_sp = kind >= 0
+        is_in = kind == -1
+    dt_k = dt_cross[k]
+    dt_sp = jnp.where(is_sp & jnp.isfinite(dt_k), dt_k, 0.0)
+    dt_in = jnp.where(is_in, t_in, t) - t  # double-where: no inf - t off the input branch
+    dt = jnp.where(is_sp, dt_sp, dt_in)
+    state = neuron.integrate(state, jnp.full((n,), dt))
+    zero = jnp.zeros((n,), weight.dtype)
+    w_sp = zero if weight_rec is None else weight_rec[k].astype(weight.dtype)
+    jump = jnp.where(is_sp, w_sp, jnp.where(is_in, weight[i_in], zero))
+    fired = is_sp & (jnp.arange(n) == k)
+    state = neuron.transition(state, Transition(weight=jump, fired=fired))
+    return (t + dt, state, ptr + is_in.astype(ptr.dtype)), kind
+
+
+def _init_carry(neuron, n, dtype):
+    return (jnp.zeros((), dtype), neuron.init_state(n, dtype), jnp.zeros((), jnp.int32))
+
+
+# ----------------------------------------------------------------------------- the two drivers
+def _forward(neuron, weight, weight_rec, in_time, in_idx, t_max, max_out, record=False):
+    """The while_loop over one population.
+
+    Returns ``(out_time, out_idx, kinds, overflow, history)``; ``history`` (only with
+    ``record``) holds the carry before every step (the initial carry for steps never run).
+    """
+    n = weight.shape[1]
+    n_steps = in_time.shape[0] + max_out
+    dtype = in_time.dtype
+    carry0 = _init_carry(neuron, n, dtype)
+    hist0 = (jax.tree.map(lambda x: jnp.broadcast_to(x, (n_steps,) + x.shape), carry0)
+             if record else None)
+    init = (
+        carry0,
+        jnp.zeros((), jnp.int32),  # spikes written
+        jnp.full((max_out,), jnp.inf, dtype),
+        jnp.full((max_out,), -1, jnp.int32),
+        jnp.full((n_steps,), -2, jnp.int32),  # event kinds
+        hist0,
+        jnp.zeros((), jnp.int32),  # step
+        jnp.zeros((), bool),  # done
+        jnp.zeros((), bool),  # overflow
+    )
+
+    def cond(c):
+        # n_steps events fill every slot; one more step is needed to see an overflow
+        *_, step, done, overflow = c
+        return ~done & ~overflow & (step <= n_steps)
+
+    def body(c):
+        carry, count, out_t, out_i, kinds, hist, step, _, _ = c
+        new, kind = _step(neuron, weight, weight_rec, in_time, in_idx, t_max, carry)
+        is_sp = kind >= 0
+        overflow = is_sp & (count >= max_out)
+        write = is_sp & ~overflow
+        slot = jnp.minimum(count, max_out - 1)
+        out_t = out_t.at[slot].set(jnp.where(write, new[0], out_t[slot]))
+        out_i = out_i.at[slot].set(jnp.where(write, kind, out_i[slot]))
+        s = jnp.minimum(step, n_steps - 1)
+        keep = overflow | (step >= n_steps)
+        kinds = kinds.at[s].set(jnp.where(keep, kinds[s], kind))
+        if record:
+            hist = jax.tree.map(lambda h, x: h.at[s].set(jnp.where(keep, h[s], x)), hist, carry)
+        carry = jax.tree.map(lambda a, b: jnp.where(overflow, b, a), new, carry)
+        return (carry, count + write, out_t, out_i, kinds, hist, step + 1, kind == -2, overflow)
+
+    _, _, out_t, out_i, kinds, hist, _, _, overflow = jax.lax.while_loop(cond, body, init)
+    return out_t, out_i, kinds, overflow, hist
+
+
+def _reverse(diff, static, in_idx, t_max, kinds, hist, ct_time):
+    """Reverse sweep over the recorded steps: cotangents of ``diff = (neuron_diff, weight,
+    weight_rec, in_time)`` given the cotangents ``ct_time`` of the output spike slots.
+
+    Each step is differentiated with `jax.vjp` at its recorded carry (so the forward is not
+    replayed in a separate pass); spike times get their IFT derivatives from the neuron's
+    custom JVP.
+    """
+    is_sp = kinds >= 0
+    slot = jnp.clip(jnp.cumsum(is_sp) - 1, 0, ct_time.shape[0] - 1)
+    ct_step = jnp.where(is_sp, ct_time[slot], 0.0)
+
+    def step_f(carry_f, ptr, kind, d):
+        nd, w, wr, it = d
+        nrn = eqx.combine(nd, static)
+        (t, st, _), _ = _step(nrn, w, wr, it, in_idx, t_max, (*carry_f, ptr), kind)
+        return t, st
+
+    def body(c, xs):
+        ct_carry, acc = c
+        (t_s, st_s, ptr_s), kind, ct_t = xs
+        _, vjp = jax.vjp(lambda cf, d: step_f(cf, ptr_s, kind, d), (t_s, st_s), diff)
+        ct_prev, ct_d = vjp((ct_carry[0] + ct_t, ct_carry[1]))
+        return (ct_prev, jax.tree.map(jnp.add, acc, ct_d)), None
+
+    t0, st0, _ = jax.tree.map(lambda h: h[0], hist)
+    init = (jax.tree.map(jnp.zeros_like, (t0, st0)), jax.tree.map(jnp.zeros_like, diff))
+    (ct0, acc), _ = jax.lax.scan(body, init, (hist, kinds, ct_step), reverse=True)
+    # the initial state may depend on the parameters (e.g. V = v_leak)
+    n, dtype = diff[1].shape[1], t0.dtype
+    _, init_vjp = jax.vjp(lambda nd: eqx.combine(nd, static).init_state(n, dtype), diff[0])
+    (g_init,) = init_vjp(ct0[1])
+    return (jax.tree.map(jnp.add, acc[0], g_init), *acc[1:])
+
+
+# ----------------------------------------------------------------------------- layer level
+def _lanes(neuron_diff, n: int):
+    """Every inexact array parameter (shape ``()`` or ``(n,)``) as ``n`` lanes of shape (1,)."""
+    return jax.tree.map(lambda x: jnp.broadcast_to(x, (n,))[:, None], neuron_diff)
+
+
+def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
+    neuron, weight, weight_rec, in_time = vjp_arg
+    if cfg.recurrent:
+        out_t, out_i, kinds, overflow, hist = _forward(
+            neuron, weight, weight_rec, in_time, in_idx, cfg.t_max, cfg.max_spikes, record
+        )
+        out_t = eqx.error_if(
+            out_t, overflow,
+            f"event kernel: the recurrent population emitted more than max_spikes="
+            f"{cfg.max_spikes} spikes before t_max; increase max_spikes.",
+        )
+        return (out_t, out_i), (kinds, hist, None)
+    n_out = weight.shape[1]
+    nd, static = eqx.partition(neuron, eqx.is_inexact_array)
+
+    def one(nd_j, w_j):
+        nrn = eqx.combine(nd_j, static)
+        t, _, k, ovf, hist = _forward(nrn, w_j[:, None], None, in_time, in_idx, cfg.t_max,
+                                      cfg.max_per_neuron, record)
+        return t, k, ovf, hist
+
+    times, kinds, overflow, hist = jax.vmap(one, in_axes=(0, 1))(_lanes(nd, n_out), weight)
+    times = eqx.error_if(
+        times, jnp.any(overflow),
+        f"event kernel: a neuron emitted more than max_spikes_per_neuron="
+        f"{cfg.max_per_neuron} spikes before t_max; increase max_spikes_per_neuron.",
+    )
+    flat, order, count = _merge_order(times, cfg.max_spikes)
+    flat = eqx.error_if(
+        flat, count > cfg.max_spikes,
+        f"event kernel: the layer emitted more than max_spikes={cfg.max_spikes} spikes before "
+        "t_max; increase max_spikes.",
+    )
+    out_t = flat[order]
+    per = times.shape[1]
+    out_i = jnp.where(jnp.isfinite(out_t), (order // per).astype(jnp.int32), -1)
+    return (out_t, out_i), (kinds, hist, order)
+
+
+def _merge_order(times, max_spikes):
+    """Flatten per-neuron spike buffers ``(n_out, per)``; the sorting order of the first
+    ``max_spikes`` (padded with inf slots) and the number of real spikes."""
+    flat = times.reshape(-1)
+    if flat.shape[0] < max_spikes:
+        flat = jnp.concatenate([flat, jnp.full((max_spikes - flat.shape[0],), jnp.inf,
+                                               flat.dtype)])
+    order = jnp.argsort(flat, stable=True)[:max_spikes]
+    return flat, order, jnp.sum(jnp.isfinite(flat))
+
+
+def _autodiff_backward(vjp_arg, in_idx, cfg, kinds, hist, order, g_time):
+    """The default backward pass: exact reverse-mode along the recorded event sequence."""
+    neuron, weight, weight_rec, in_time = vjp_arg
+    nd, static = eqx.partition(neuron, eqx.is_inexact_array)
+    if cfg.recurrent:
+        g_nd, g_w, g_wr, g_t = _reverse((nd, weight, weight_rec, in_time), static, in_idx,
+                                        cfg.t_max, kinds, hist, g_time)
+    else:
+        n_out, per = weight.shape[1], cfg.max_per_neuron
+        lanes, lanes_vjp = jax.vjp(lambda x: _lanes(x, n_out), nd)
+        g_flat = jnp.zeros((max(n_out * per, cfg.max_spikes),), g_time.dtype)
+        g_lane = g_flat.at[order].add(g_time)[: n_out * per].reshape(n_out, per)
+
+        def one(nd_j, w_j, kinds_j, hist_j, g_j):
+            g_nd, g_w, _, g_t = _reverse((nd_j, w_j[:, None], None, in_time), static, in_idx,
+                                         cfg.t_max, kinds_j, hist_j, g_j)
+            return g_nd, g_w[:, 0], g_t
+
+        g_lanes, g_w, g_t = jax.vmap(one, in_axes=(0, 1, 0, 0, 0), out_axes=(0, 1, 0))(
+            lanes, weight, kinds, hist, g_lane)
+        (g_nd,) = lanes_vjp(g_lanes)
+        g_t = g_t.sum(0)
+        g_wr = None
+    g_neuron = jax.tree.map(lambda _: None, neuron)
+    g_neuron = eqx.combine(g_nd, g_neuron) if g_nd is not None else g_neuron
+    return g_neuron, g_w, g_wr, g_t
+
+
+@eqx.filter_custom_vjp
+def _simulate(vjp_arg, in_idx, cfg):
+    out, _ = _run_forward(vjp_arg, in_idx, cfg)
+    return out
+
+
+@_simulate.def_fwd
+def _simulate_fwd(perturbed, vjp_arg, in_idx, cfg):
+    del perturbed
+    record = cfg.backward is None
+    out, res = _run_forward(vjp_arg, in_idx, cfg, record=record)
+    return out, (out, res)
+
+
+@_simulate.def_bwd
+def _simulate_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, cfg):
+    del perturbed
+    (out_t, out_i), (kinds, hist, order) = residuals
+    g_time = grad_obj[0]
+    if g_time is None:
+        g_time = jnp.zeros_like(out_t)
+    g_time = jnp.where(jnp.isfinite(out_t), g_time, 0.0)
+    neuron, weight, weight_rec, in_time = vjp_arg
+    if cfg.backward is None:
+        return _autodiff_backward(vjp_arg, in_idx, cfg, kinds, hist, order, g_time)
+    g_n, g_w, g_wr, g_t = cfg.backward(
+        neuron, weight, weight_rec, Spikes(in_time, in_idx), Spikes(out_t, out_i), g_time,
+        t_max=cfg.t_max,
+    )
+    if g_n is None:
+        g_n = jax.tree.map(lambda _: None, neuron)
+    return (g_n, g_w, g_wr, g_t)
+
+
+def simulate(
+    neuron: EventNeuron,
+    weight: Float[Array, "n_in n"],
+    spikes: Spikes,
+    *,
+    t_max: float,
+    max_spikes: int,
+    weight_rec: Float[Array, "n n"] | None = None,
+    max_spikes_per_neuron: int | None = None,
+    backward: Backward | None = None,
+) -> Spikes:
+    """Exact event-driven simulation of a population of ``n`` neurons, ``t`` in ``[0, t_max]``.
+
+    Args:
+        neuron: the model and its parameters (array fields: shape ``()`` or ``(n,)``).
+        weight: input weights ``weight[pre, post]``.
+        spikes: input `Spikes` (unbatched, sorted, times ``>= 0``; indices in ``[0, n_in)``).
+        t_max: end of the simulation (s); crossings after it are not emitted.
+        max_spikes: length of the output buffer; more spikes raise an error.
+        weight_rec: recurrent weights ``(n, n)``, ``weight_rec[pre, post]``; ``None`` for a
+            feed-forward layer (then the kernel is vmapped over neurons).
+        max_spikes_per_neuron: feed-forward only, the per-neuron buffer (default
+            ``max_spikes``); the backward replay costs ``n_in + max_spikes_per_neuron`` steps,
+            so set it as low as the dynamics allow. More spikes in a neuron raise an error.
+        backward: a pluggable backward pass (see `Backward`); default: exact autodiff (IFT)
+            of the replayed event sequence.
+
+    Returns:
+        Output `Spikes` of length ``max_spikes``, sorted by time (unused: ``inf``/``-1``).
+    """
+    if spikes.time.ndim != 1:
+        raise ValueError(
+            f"simulate: expected unbatched Spikes (1-d arrays), got shape {spikes.time.shape}; "
+            "batch with jax.vmap."
+        )
+    if weight.ndim != 2:
+        raise ValueError(f"simulate: weight must be 2-d (n_in, n), got shape {weight.shape}.")
+    n = weight.shape[1]
+    if weight_rec is not None and weight_rec.shape != (n, n):
+        raise ValueError(f"simulate: weight_rec must have shape {(n, n)}, got {weight_rec.shape}.")
+    if max_spikes < 1:
+        raise ValueError(f"simulate: max_spikes must be >= 1, got {max_spikes}.")
+    per = max_spikes if max_spikes_per_neuron is None else int(max_spikes_per_neuron)
+    per = min(per, max_spikes)
+    if per < 1:
+        raise ValueError(f"simulate: max_spikes_per_neuron must be >= 1, got {per}.")
+    dtype = jnp.result_type(weight.dtype, spikes.time.dtype)
+    if weight_rec is not None:
+        dtype = jnp.result_type(dtype, weight_rec.dtype)
+    in_time = spikes.time.astype(dtype)
+    cfg = _Config(float(t_max), int(max_spikes), per, weight_rec is not None, backward)
+    in_idx = jax.lax.stop_gradient(spikes.idx)  # integer; never carries a tangent
+    out_t, out_i = _simulate((neuron, weight, weight_rec, in_time), in_idx, cfg)
+    return Spikes(out_t, out_i)
+
+
+# ----------------------------------------------------------------------------- layers
+class AbstractEventLayer(eqx.Module):
+    """A population of event neurons with input weights; ``layer(spikes) -> Spikes``.
+
+    Subclasses provide the fields below (``neuron`` may be a property). ``layer(x, weight_rec=w)``
+    runs the population recurrently (this is what `jaxsnn_eqx.Recurrent` calls).
+    """
+
+    neuron: eqx.AbstractVar[EventNeuron]
+    weight: eqx.AbstractVar[Float[Array, "in_size out_size"]]
+    in_size: eqx.AbstractVar[int]
+    out_size: eqx.AbstractVar[int]
+    t_max: eqx.AbstractVar[float]
+    max_spikes: eqx.AbstractVar[int]
+    max_spikes_per_neuron: eqx.AbstractVar[int | None]
+    backward: eqx.AbstractVar[Backward | None]
+
+    def _check_sizes(self):
+        if self.max_spikes < 1:
+            raise ValueError(f"{type(self).__name__}: max_spikes must be >= 1, "
+                             f"got {self.max_spikes}.")
+        if not self.t_max > 0:
+            raise ValueError(f"{type(self).__name__}: t_max must be positive, got {self.t_max}.")
+        m = self.max_spikes_per_neuron
+        if m is not None and m < 1:
+            raise ValueError(f"{type(self).__name__}: max_spikes_per_neuron must be >= 1, "
+                             f"got {m}.")
+
+    def _per_neuron(self) -> int | None:
+        if self.max_spikes_per_neuron is not None:
+            return self.max_spikes_per_neuron
+        return 1 if getattr(self.neuron, "single_spike", False) else None
+
+    def __call__(
+        self, spikes: Spikes, *, weight_rec: Float[Array, "n n"] | None = None, key=None
+    ) -> Spikes:
+        del key
+        return simulate(
+            self.neuron, self.weight, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
+            weight_rec=weight_rec, max_spikes_per_neuron=self._per_neuron(),
+            backward=self.backward,
+        )
+
+
+class EventLayer(AbstractEventLayer):
+    """An event layer for any `EventNeuron` (e.g. a user-defined model).
+
+    Attributes:
+        neuron: the `EventNeuron` (its array parameters: shape ``()`` or ``(out_size,)``).
+        weight: ``(in_size, out_size)``.
+    """
+
+    neuron: EventNeuron
+    weight: Float[Array, "in_size out_size"]
+    in_size: int = eqx.field(static=True)
+    out_size: int = eqx.field(static=True)
+    t_max: float = eqx.field(static=True)
+    max_spikes: int = eqx.field(static=True)
+    max_spikes_per_neuron: int | None = eqx.field(static=True)
+    backward: Backward | None = eqx.field(static=True)
+
+    def __init__(
+        self,
+        neuron: EventNeuron,
+        weight: Float[Array, "in_size out_size"],
+        *,
+        t_max: float,
+        max_spikes: int,
+        max_spikes_per_neuron: int | None = None,
+        backward: Backward | None = None,
+    ):
+        weight = jnp.asarray(weight)
+        if weight.ndim != 2:
+            raise ValueError(f"EventLayer: weight must be (in_size, out_size), got {weight.shape}.")
+        self.neuron = neuron
+        self.weight = weight
+        self.in_size, self.out_size = weight.shape
+        self.t_max = float(t_max)
+        self.max_spikes = int(max_spikes)
+        self.max_spikes_per_neuron = max_spikes_per_neuron
+        self.backward = backward
+        self._check_sizes()
+

@@ -1,0 +1,362 @@
+"""Current-based LIF neuron: exact free-flow solution, exact threshold crossings, event layer.
+
+Dynamics (per neuron; ``u = V - v_leak``, ``theta = v_th - v_leak``)::
+
+    tau_syn dI/dt = -I + sum_k w_k delta(t - t_k)      (an input of weight w raises I by w/tau_syn)
+    tau_mem dV/dt = -(V - v_leak) + I
+    V reaches v_th from below -> spike; V = v_reset for t_refrac (I keeps decaying, takes input).
+
+Free flow over ``t`` (`membrane`)::
+
+    I(t) = I0 e^{-t/ts}
+    u(t) = u0 e^{-t/tm} + I0 (t/tm) e^{-t/tm} phi(t d),   d = 1/ts - 1/tm,  phi(z) = (1-e^{-z})/z
+
+which equals ``ts/(tm-ts) (e^{-t/tm} - e^{-t/ts})`` for ``tm != ts`` and ``t/tm e^{-t/tm}`` for
+``tm = ts``, evaluated without cancellation or overflow for every ratio (and differentiable
+through ``tm = ts``).
+
+Where the threshold crossing lives: `threshold_crossing` (below). ``tm = 2 ts`` uses the closed
+form (a quadratic in ``x = e^{-t/tm}``); every other ratio runs the bracketed Newton solver of
+`solvers.newton_bracketed` on ``[0, min(t_peak, horizon)]`` (the first crossing lies on the
+rising flank, before the analytic maximum ``t_peak`` of ``u``, where ``u`` is increasing and
+concave). Both are differentiated by the implicit function theorem (`solvers.implicit_root`).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+
+from .kernel import AbstractEventLayer, Backward
+from .neuron import EventNeuron, Transition
+from .solvers import implicit_root, newton_bracketed
+
+__all__ = [
+    "LIFParams",
+    "LIFState",
+    "LIFNeuron",
+    "LIF",
+    "membrane",
+    "peak_time",
+    "threshold_crossing",
+    "lif_weight_scale",
+]
+
+Scalar = float | Float[ArrayLike, ""] | Float[ArrayLike, " n"]
+
+
+def _concrete(x) -> np.ndarray | None:
+    """``x`` as a NumPy array, or None if it is a tracer."""
+    try:
+        return np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def _static_ratio2(tm, ts) -> bool | None:
+    """Whether ``tm == 2 ts`` everywhere, if known at trace time (else None)."""
+    ctm, cts = _concrete(tm), _concrete(ts)
+    if ctm is None or cts is None:
+        return None
+    return bool(np.all(ctm == 2 * cts))
+
+
+class LIFParams(eqx.Module):
+    """Parameters of a current-based LIF neuron (seconds and volts).
+
+    Each field is a float or an array broadcastable to the population (shape ``()`` or
+    ``(n,)``); make them arrays to differentiate with respect to them. Concrete values are
+    validated at construction: positive time constants, ``v_th > v_leak``, ``v_reset < v_th``,
+    ``t_refrac >= 0``.
+    """
+
+    tau_mem: Scalar = 1e-2
+    tau_syn: Scalar = 5e-3
+    v_th: Scalar = 1.0
+    v_reset: Scalar = 0.0
+    v_leak: Scalar = 0.0
+    t_refrac: Scalar = 0.0
+
+    def __check_init__(self):
+        c = {k: _concrete(getattr(self, k)) for k in
+             ("tau_mem", "tau_syn", "v_th", "v_reset", "v_leak", "t_refrac")}
+
+        def bad(name, cond, what):
+            if cond is not None and not bool(np.all(cond)):
+                raise ValueError(f"LIFParams: {name} must be {what}, got {getattr(self, name)!r}.")
+
+        for name in ("tau_mem", "tau_syn"):
+            bad(name, None if c[name] is None else c[name] > 0, "positive (seconds)")
+        if c["v_th"] is not None and c["v_leak"] is not None:
+            bad("v_th", c["v_th"] > c["v_leak"], f"greater than v_leak={self.v_leak!r}")
+        if c["v_th"] is not None and c["v_reset"] is not None:
+            bad("v_reset", c["v_reset"] < c["v_th"], f"smaller than v_th={self.v_th!r}")
+        bad("t_refrac", None if c["t_refrac"] is None else c["t_refrac"] >= 0,
+            "non-negative (seconds)")
+
+
+class LIFState(eqx.Module):
+    """State of a LIF population: membrane ``v`` (V), current ``i`` (V), and the remaining
+    refractory time ``r`` (s; ``inf`` after the spike in single-spike mode). Shapes ``(n,)``."""
+
+    v: Float[Array, " n"]
+    i: Float[Array, " n"]
+    r: Float[Array, " n"]
+
+
+# ----------------------------------------------------------------------------- free flow maths
+def _phi_series(z):
+    # (1 - e^{-z})/z = sum_k (-z)^k/(k+1)!, k = 0..8: error < 3e-16 for |z| < 0.1
+    c = [1.0 / float(np.prod(np.arange(1, k + 2))) for k in range(9)]
+    acc = jnp.full_like(z, c[-1])
+    for ck in reversed(c[:-1]):
+        acc = ck - z * acc
+    return acc
+
+
+def _rise_kernel(t, tm, ts):
+    """``e^{-t/tm} phi(t d)`` (``d = 1/ts - 1/tm``), stable for every ratio and any ``t >= 0``."""
+    z = t * (1.0 / ts - 1.0 / tm)
+    small = jnp.abs(z) < 0.1
+    pos = z >= 0.1
+    z_pos = jnp.where(pos, z, 1.0)
+    z_neg = jnp.where(z <= -0.1, z, -1.0)
+    big_pos = jnp.exp(-t / tm) * (-jnp.expm1(-z_pos)) / z_pos
+    big_neg = jnp.exp(-t / ts) * (-jnp.expm1(z_neg)) / (-z_neg)  # = e^{-t/tm} phi(z), no overflow
+    return jnp.where(small, jnp.exp(-t / tm) * _phi_series(jnp.where(small, z, 0.0)),
+                     jnp.where(pos, big_pos, big_neg))
+
+
+def membrane(t, u0, i0, tm, ts, ratio2: bool = False):
+    """``u(t)`` of the free flow from ``(u0, i0)`` after ``t >= 0`` seconds (see module doc).
+
+    ``ratio2=True`` asserts ``tm = 2 ts`` (then ``u = u0 x + i0 x (1 - x)``, ``x = e^{-t/tm}``,
+    cheaper); the default form is exact for every ratio.
+    """
+    if ratio2:
+        x = jnp.exp(-t / tm)
+        return x * (u0 - i0 * jnp.expm1(-t / tm))
+    return u0 * jnp.exp(-t / tm) + i0 * (t / tm) * _rise_kernel(t, tm, ts)
+
+
+def peak_time(u0, i0, tm, ts):
+    """Time of the maximum of ``u`` (``inf`` if ``u`` rises forever, e.g. towards 0 from below;
+    meaningless where ``u`` does not rise initially, i.e. unless ``i0 > u0`` and ``i0 > 0``)."""
+    i_safe = jnp.where(i0 > 0, i0, 1.0)
+    x = (u0 - i_safe) * (tm - ts) / (i_safe * tm)
+    ok = x > -1
+    small = jnp.abs(x) < 1e-6
+    x_s = jnp.where(ok & ~small, x, 1.0)
+    psi = jnp.where(small, 1.0 - x / 2 + x * x / 3, jnp.log1p(x_s) / x_s)
+    return jnp.where(ok, ts * (1.0 - u0 / i_safe) * psi, jnp.inf)
+
+
+def _residual(t, args):
+    u0, i0, tm, ts, theta, _ = args
+    return membrane(t, u0, i0, tm, ts) - theta
+
+
+def _residual_ratio2(t, args):
+    u0, i0, tm, ts, theta, _ = args
+    return membrane(t, u0, i0, tm, ts, ratio2=True) - theta
+
+
+def _min_slope(args):
+    _, _, tm, _, theta, _ = args
+    return jnp.sqrt(jnp.finfo(jnp.result_type(theta)).eps) * theta / tm
+
+
+def _solve_quadratic(args):
+    """Closed form for ``tm = 2 ts``: ``u = (u0 + i0) x - i0 x^2`` with ``x = e^{-t/tm}``."""
+    u0, i0, tm, ts, theta, h = args
+    c = i0 - u0
+    b = u0 + i0
+    disc = b * b - 4 * i0 * theta
+    has = (i0 > 0) & (c > 0) & (b > 0) & (disc >= 0) & (u0 < theta)
+    sq = jnp.sqrt(jnp.where(has, disc, 0.0))
+    one_minus_x = 2 * (theta - u0) / jnp.where(has, c + sq, 1.0)  # 1 - x, without cancellation
+    t = -tm * jnp.log1p(-jnp.where(has & (one_minus_x < 1), one_minus_x, 0.0))
+    return jnp.where(has & (one_minus_x < 1) & (t <= h), t, jnp.inf)
+
+
+def _solve_newton(args, active=None):
+    """Bracketed Newton on ``[0, min(t_peak, h)]`` for any ratio ``tm / ts``."""
+    u0, i0, tm, ts, theta, h = args
+    rising = (i0 > 0) & (i0 > u0) & (u0 < theta) & (h >= 0)
+    hi = jnp.minimum(peak_time(u0, i0, tm, ts), h)
+    hi = jnp.where(rising & jnp.isfinite(hi), hi, 0.0)
+    has = rising & (membrane(hi, u0, i0, tm, ts) >= theta)
+    if active is not None:
+        has = has & active
+
+    def f_df(t):
+        u = membrane(t, u0, i0, tm, ts)
+        return u - theta, (i0 * jnp.exp(-t / ts) - u) / tm
+
+    root = newton_bracketed(f_df, jnp.zeros_like(hi), hi, active=has)
+    return jnp.where(has, root, jnp.inf)
+
+
+def _solve_auto(args):
+    u0, i0, tm, ts, theta, h = args
+    quad = tm == 2 * ts
+    return jnp.where(quad, _solve_quadratic(args), _solve_newton(args, active=~quad))
+
+
+def threshold_crossing(u0, i0, tm, ts, theta, horizon, *, method: str = "auto"):
+    """Time until ``u`` first reaches ``theta`` from below in ``[0, horizon]`` (``inf`` if not).
+
+    Exact (machine precision) for every ratio; differentiable by the implicit function theorem.
+    ``method``: ``"quadratic"`` (only valid for ``tm = 2 ts``), ``"newton"`` (any ratio), or
+    ``"auto"`` (quadratic where ``tm == 2 ts`` exactly, decided statically when the time
+    constants are concrete).
+    """
+    args = jnp.broadcast_arrays(*(jnp.asarray(a) for a in (u0, i0, tm, ts, theta, horizon)))
+    dtype = jnp.result_type(*args)
+    args = tuple(a.astype(dtype) for a in args)
+    if method == "auto":
+        ratio2 = _static_ratio2(tm, ts)
+        if ratio2 is not None:
+            method = "quadratic" if ratio2 else "newton"
+    solve = {"quadratic": _solve_quadratic, "newton": _solve_newton, "auto": _solve_auto}[method]
+    residual = _residual_ratio2 if method == "quadratic" else _residual
+    return implicit_root(solve, residual, _min_slope, args)
+
+
+# ----------------------------------------------------------------------------- the neuron
+class LIFNeuron(EventNeuron):
+    """Current-based LIF as an `EventNeuron` (state: `LIFState`).
+
+    ``single_spike=True`` makes each neuron fire at most once (infinite refractoriness).
+    """
+
+    params: LIFParams
+    single_spike: bool = eqx.field(static=True, default=False)
+
+    def init_state(self, n: int, dtype) -> LIFState:
+        p = self.params
+        v = jnp.broadcast_to(jnp.asarray(p.v_leak, dtype), (n,)).astype(dtype)
+        zero = jnp.zeros((n,), dtype)
+        return LIFState(v=v, i=zero, r=zero)
+
+    def next_threshold_crossing(self, state: LIFState, t_max) -> Float[Array, " n"]:
+        p = self.params
+        dead = ~jnp.isfinite(state.r)
+        r = jnp.where(dead, 0.0, state.r)
+        i0 = state.i * jnp.exp(-r / p.tau_syn)  # current when the refractory period ends
+        u0 = state.v - p.v_leak  # V sits at v_reset while refractory
+        tc = threshold_crossing(u0, i0, p.tau_mem, p.tau_syn, p.v_th - p.v_leak, t_max - r)
+        return jnp.where(dead, jnp.inf, r + tc)
+
+    def integrate(self, state: LIFState, dt) -> LIFState:
+        p = self.params
+        refr = dt < state.r
+        dt_ref = jnp.where(refr, dt, state.r)  # part of dt spent refractory
+        r_new = jnp.where(refr, state.r - dt, 0.0)
+        dt_free = jnp.where(refr, 0.0, dt - dt_ref)
+        i_mid = state.i * jnp.exp(-dt_ref / p.tau_syn)
+        u = membrane(dt_free, state.v - p.v_leak, i_mid, p.tau_mem, p.tau_syn,
+                     ratio2=_static_ratio2(p.tau_mem, p.tau_syn))
+        return LIFState(v=p.v_leak + u, i=state.i * jnp.exp(-dt / p.tau_syn), r=r_new)
+
+    def transition(self, state: LIFState, spike: Transition) -> LIFState:
+        p = self.params
+        t_ref = jnp.inf if self.single_spike else p.t_refrac
+        dtype = state.v.dtype
+        return LIFState(
+            v=jnp.where(spike.fired, jnp.asarray(p.v_reset, dtype), state.v),
+            i=state.i + spike.weight / p.tau_syn,
+            r=jnp.where(spike.fired, jnp.asarray(t_ref, dtype), state.r),
+        )
+
+
+def lif_weight_scale(params: LIFParams) -> float:
+    """Weight (V s) of one input spike that makes a resting neuron's ``u`` peak exactly at
+    threshold: ``(v_th - v_leak) tau_syn / k*`` with ``k* = max_t ts/(tm-ts)(e^{-t/tm}-e^{-t/ts})``
+    (``1/4`` for ``tm = 2 ts``). Uses the mean of array-valued parameters."""
+    tm = float(np.mean(np.asarray(params.tau_mem)))
+    ts = float(np.mean(np.asarray(params.tau_syn)))
+    theta = float(np.mean(np.asarray(params.v_th) - np.asarray(params.v_leak)))
+    with jax.ensure_compile_time_eval():
+        tm_, ts_ = jnp.asarray(tm, jnp.float32), jnp.asarray(ts, jnp.float32)
+        if jax.config.jax_enable_x64:
+            tm_, ts_ = tm_.astype(jnp.float64), ts_.astype(jnp.float64)
+        tp = peak_time(0.0, 1.0, tm_, ts_)  # stable for every ratio, including tm = ts
+        k = float(membrane(tp, 0.0, 1.0, tm_, ts_))
+    return theta * ts / k
+
+
+# ----------------------------------------------------------------------------- the layer
+class LIF(AbstractEventLayer):
+    """A population of current-based LIF neurons driven by input spikes (exact, event-based).
+
+    ``lif(spikes)`` maps the input `Spikes` (indices in ``[0, in_size)``) to the output `Spikes`
+    (length ``max_spikes``, sorted; unused slots ``inf``/``-1``). Unbatched: use ``jax.vmap``.
+    Gradients are exact (implicit function theorem through every spike time).
+
+    Weight init: ``weight ~ N(init_mean / in_size, init_std^2 / in_size) * w1`` where ``w1 =
+    lif_weight_scale(params)`` is the weight of a single input that just reaches threshold.
+    So ``init_mean`` is the summed drive in units of "threshold-reaching inputs".
+
+    Attributes:
+        weight: ``(in_size, out_size)``, ``weight[pre, post]`` in V s (raises I by w / tau_syn).
+        params: `LIFParams`.
+    """
+
+    weight: Float[Array, "in_size out_size"]
+    params: LIFParams
+    in_size: int = eqx.field(static=True)
+    out_size: int = eqx.field(static=True)
+    t_max: float = eqx.field(static=True)
+    max_spikes: int = eqx.field(static=True)
+    max_spikes_per_neuron: int | None = eqx.field(static=True)
+    single_spike: bool = eqx.field(static=True)
+    backward: Backward | None = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_size: int,
+        out_size: int,
+        *,
+        params: LIFParams | None = None,
+        t_max: float,
+        max_spikes: int,
+        key: PRNGKeyArray | None = None,
+        weight: Float[ArrayLike, "in_size out_size"] | None = None,
+        single_spike: bool = False,
+        max_spikes_per_neuron: int | None = None,
+        init_mean: float = 2.0,
+        init_std: float = 1.0,
+        dtype=None,
+        backward: Backward | None = None,
+    ):
+        params = LIFParams() if params is None else params
+        if weight is None:
+            if key is None:
+                raise ValueError("LIF: pass `key` (for the weight init) or `weight`.")
+            dtype = jnp.result_type(float) if dtype is None else dtype
+            w1 = lif_weight_scale(params)
+            z = jax.random.normal(key, (in_size, out_size), dtype)
+            weight = w1 * (init_mean + init_std * z) / in_size
+        weight = jnp.asarray(weight, dtype)
+        if weight.shape != (in_size, out_size):
+            raise ValueError(f"LIF: weight shape {weight.shape} != (in_size, out_size) = "
+                             f"{(in_size, out_size)}.")
+        self.weight = weight
+        self.params = params
+        self.in_size = in_size
+        self.out_size = out_size
+        self.t_max = float(t_max)
+        self.max_spikes = int(max_spikes)
+        self.max_spikes_per_neuron = max_spikes_per_neuron
+        self.single_spike = bool(single_spike)
+        self.backward = backward
+        self._check_sizes()
+
+    @property
+    def neuron(self) -> LIFNeuron:
+        return LIFNeuron(self.params, single_spike=self.single_spike)
+

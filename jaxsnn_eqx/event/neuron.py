@@ -1,0 +1,78 @@
+"""The event-neuron protocol: what the kernel needs to know about a neuron model.
+
+A neuron model is an `EventNeuron` subclass holding its parameters as fields. The kernel
+(`jaxsnn_eqx.event.kernel.simulate`) only ever calls the methods below, so any subclass runs in the
+same kernel, layers (`EventLayer`) and containers as the built-in `LIFNeuron`.
+
+Conventions:
+
+* All methods are *elementwise over a population*: a state is a pytree whose leaves have shape
+  ``(n,)`` (one entry per neuron), and array-valued parameter fields have shape ``()`` or ``(n,)``
+  and broadcast against it. The feed-forward path calls them with ``n = 1`` under ``vmap``.
+* Times are in seconds and relative: ``next_threshold_crossing`` returns a *duration* from the
+  current state, and ``integrate`` advances by a duration.
+* Everything must be differentiable with JAX autodiff (or carry its own custom JVP, like the LIF
+  root finder): the kernel's default backward pass differentiates a replay of these methods.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import equinox as eqx
+from jaxtyping import Array, Bool, Float, PyTree
+
+__all__ = ["EventNeuron", "Transition"]
+
+State = PyTree[Float[Array, " n"]]
+
+
+class Transition(eqx.Module):
+    """A discontinuity applied to a population at one instant.
+
+    Attributes:
+        weight: summed synaptic weight arriving at each neuron, shape ``(n,)`` (zero: no input).
+        fired: which neurons emit a spike at this instant (reset them), shape ``(n,)``.
+
+    An input spike has ``fired`` all false; an output spike of neuron ``k`` has
+    ``fired = (arange(n) == k)`` and, in a recurrent population, ``weight = weight_rec[k]``.
+    `EventNeuron.transition` must apply the reset before the synaptic jump is felt by ``V``
+    (for the LIF the jump only changes ``I``, so the order does not matter there).
+    """
+
+    weight: Float[Array, " n"]
+    fired: Bool[Array, " n"]
+
+
+class EventNeuron(eqx.Module):
+    """Abstract event-driven neuron model (see the module docstring for conventions).
+
+    Subclasses define `init_state`, `next_threshold_crossing`, `integrate` and `transition`.
+    """
+
+    @abc.abstractmethod
+    def init_state(self, n: int, dtype: Any) -> State:
+        """State of ``n`` neurons at ``t = 0`` (before any input); leaves of shape ``(n,)``."""
+
+    @abc.abstractmethod
+    def next_threshold_crossing(
+        self, state: State, t_max: Float[Array, " n"]
+    ) -> Float[Array, " n"]:
+        """Time from now until each neuron's next threshold crossing if no event intervenes.
+
+        ``+inf`` when there is none within ``t_max`` (a duration, possibly ``+inf``). Crossings
+        after ``t_max`` may be reported as ``inf`` or as their true time; the kernel ignores them.
+        """
+
+    @abc.abstractmethod
+    def integrate(self, state: State, dt: Float[Array, " n"]) -> State:
+        """Exact state after a duration ``dt >= 0`` with no events."""
+
+    @abc.abstractmethod
+    def transition(self, state: State, spike: Transition) -> State:
+        """State just after the discontinuity ``spike`` (input jump and/or reset)."""
+
+    def check(self) -> None:  # pragma: no cover - default: nothing to validate
+        """Validate parameters (called by layers at construction; raise ``ValueError``)."""
+

@@ -1,0 +1,6 @@
+"""``python -m jaxsnn_eqx.event.tasks.yinyang_analytical``: see `tasks.yinyang_analytical`."""
+
+from ...tasks.yinyang_analytical import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Entry point: ``python -m jaxsnn_eqx.event.tasks.yinyang_event_prop [--layered]`` (see `jaxsnn_eqx.tasks.yinyang_eventprop`)."""
+from jaxsnn_eqx.tasks.yinyang_eventprop import main
+
+if __name__ == "__main__":
+    main()
