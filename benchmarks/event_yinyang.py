@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxsnn_eqx import data
-from jaxsnn_eqx.tasks import yinyang_analytical as task
+from jaxsnn_eqx.tasks import yinyang_event as task
 from jaxsnn_eqx.tasks.common import base_parser
 
 
@@ -59,17 +59,20 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--ratio", type=float, default=2.0, help="tau_mem / tau_syn of the SNN")
     a = p.parse_args(argv)
-    targs = task._resolve(task.add_arguments(base_parser("bench", **task.DEFAULTS)).parse_args(
-        ["--ratio", str(a.ratio)]))
     x, y = data.yinyang_splits(0)["train"]
-    spikes = task.encode(x, targs)
     optimizer = optax.adam(1e-3)
     rows = []
-
-    snn = task.build_model(jax.random.PRNGKey(0), targs)
-    loss_fn, _ = task.make_fns(targs)
-    rows.append(("event SNN 5-120-3 (analytical, IFT)",
-                 *epoch_timer(snn, loss_fn, spikes, y, 64, optimizer, a.repeat)))
+    for name, flags in (
+        ("event SNN 5-120-3, analytical (IFT)", ["--gradient", "analytical"]),
+        ("event SNN 5-120-3, EventProp layered", ["--gradient", "eventprop", "--layered"]),
+        ("event SNN 5-120-3, EventProp recurrent", ["--gradient", "eventprop"]),
+    ):
+        parser = task.add_arguments(base_parser("bench", **task.DEFAULTS))
+        targs = task._resolve(parser.parse_args(["--ratio", str(a.ratio), *flags]))
+        spikes = task.encode(x, targs)
+        snn = task.build_model(jax.random.PRNGKey(0), targs)
+        loss_fn, _ = task.make_fns(targs)
+        rows.append((name, *epoch_timer(snn, loss_fn, spikes, y, 64, optimizer, a.repeat)))
 
     mlp = eqx.nn.MLP(5, 3, 120, 1, activation=jax.nn.relu, key=jax.random.PRNGKey(0))
     times = data.latency_times(x, 0.0, targs.t_late, targs.bias_time) / targs.t_late
@@ -87,12 +90,12 @@ def main(argv=None):
     except ImportError:
         rows.append(("jaxsnn (not installed)", float("nan"), float("nan")))
 
-    ann = rows[1][2]
+    ann = next(e for n, _, e in rows if n.startswith("ANN"))
     print(f"device: {jax.devices()[0].device_kind}, x64: {jax.config.jax_enable_x64}, "
           f"tau_mem/tau_syn = {a.ratio}")
-    print(f"{'model':45s} {'compile s':>10s} {'epoch s':>10s} {'x ANN':>8s}")
+    print(f"{'model':42s} {'compile s':>10s} {'epoch s':>10s} {'x ANN':>8s}")
     for name, c, e in rows:
-        print(f"{name:45s} {c:10.2f} {e:10.3f} {e / ann:8.1f}")
+        print(f"{name:42s} {c:10.2f} {e:10.3f} {e / ann:8.1f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ time, so the printed seconds per epoch are pure run time (compilation is reporte
 are measured after the device finished.
 
 Output folder layout (``out``): ``results.json`` (config, per-epoch metrics, final test accuracy),
-``model.eqx`` (the model, `eqx.tree_serialise_leaves`) and ``opt_state.eqx`` (for ``resume``).
+``model.eqx`` (the returned model, `eqx.tree_serialise_leaves`), ``last_model.eqx`` and
+``opt_state.eqx`` (the state of the last epoch, for ``resume``).
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ def fit(
     progress: bool = True,
     post_update: Callable[[Any], Any] | None = None,
     eval_batch_size: int = 1000,
+    select: str = "last",
 ) -> tuple[Any, dict]:
     """Train ``model`` with ``optimizer`` and return ``(model, results)``.
 
@@ -191,12 +193,20 @@ def fit(
         resume: continue from the checkpoint in ``out`` (same model structure and optimizer).
         progress: print one line per epoch (and show a progress bar on a terminal).
         post_update: applied to the model after every step (e.g. weight clipping).
+        select: which model is returned, tested and saved as ``model.eqx``: ``"last"``, or
+            ``"best_val"`` (the epoch with the highest validation accuracy, earliest on ties;
+            needs ``val``). Training itself always continues from the last epoch.
 
     Returns:
         The trained model and the results dict: ``config``, ``epochs`` (per epoch:
         ``epoch``, ``train_loss``, ``val_accuracy``, ``seconds``), ``compile_seconds``,
-        ``train_seconds``, ``test_accuracy``, ``val_accuracy``.
+        ``train_seconds``, ``test_accuracy``, ``val_accuracy`` (of the returned model) and
+        ``selected_epoch``.
     """
+    if select not in ("last", "best_val"):
+        raise ValueError(f"fit: `select` must be 'last' or 'best_val', got {select!r}.")
+    if select == "best_val" and val is None:
+        raise ValueError("fit: `select='best_val'` needs a validation set `val`.")
     if not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: `epochs` must be a non-negative integer, got {epochs!r}.")
     n_train = _n_samples(train, "train")
@@ -216,13 +226,18 @@ def fit(
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     results: dict = {"config": dict(config or {}), "epochs": []}
     if resume and (out / "results.json").exists():
-        model = eqx.tree_deserialise_leaves(out / "model.eqx", model)
+        model = eqx.tree_deserialise_leaves(out / "last_model.eqx", model)
         opt_state = eqx.tree_deserialise_leaves(out / "opt_state.eqx", opt_state)
         old = json.loads((out / "results.json").read_text())
         results["epochs"] = old.get("epochs", [])
     start = len(results["epochs"])
 
     dyn, static = eqx.partition(model, eqx.is_array)
+    best = _best_so_far(results["epochs"]) if select == "best_val" else None
+    if best is not None and out is not None and (out / "model.eqx").exists():
+        best = (best, eqx.tree_deserialise_leaves(out / "model.eqx", model))
+    else:
+        best = None
     x_train, y_train = train
     y_train = jnp.asarray(y_train)
     epoch = _epoch_fn(static, loss_fn, optimizer, batch_size, post_update)
@@ -261,6 +276,8 @@ def fit(
         if eval_val is not None:
             row["val_accuracy"] = eval_val(model)
         results["epochs"].append(row)
+        if select == "best_val" and (best is None or row["val_accuracy"] > best[0]["val_accuracy"]):
+            best = (row, model)
         if bar is not None:
             bar.update(1)
             post = {"loss": f"{row['train_loss']:.4f}"}
@@ -273,23 +290,42 @@ def fit(
                 + f"  {seconds:.2f} s"
             )
         if out is not None:
-            _save(out, model, opt_state, results)
+            _save(out, model, best[1] if best is not None else model, opt_state, results)
     if bar is not None:
         bar.close()
 
+    last = model
     results["train_seconds"] = float(sum(r["seconds"] for r in results["epochs"]))
-    if results["epochs"] and "val_accuracy" in results["epochs"][-1]:
-        results["val_accuracy"] = results["epochs"][-1]["val_accuracy"]
+    if best is not None:
+        row, model = best
+        results["selected_epoch"] = row["epoch"]
+    elif results["epochs"]:
+        row = results["epochs"][-1]
+        results["selected_epoch"] = row["epoch"]
+    else:
+        row = {}
+    if "val_accuracy" in row:
+        results["val_accuracy"] = row["val_accuracy"]
     if eval_test is not None:
         results["test_accuracy"] = eval_test(model)
     if out is not None:
-        _save(out, model, opt_state, results)
+        _save(out, last, model, opt_state, results)
     return model, results
 
 
-def _save(out: Path, model, opt_state, results: dict) -> None:
+def _best_so_far(rows: list[dict]) -> dict | None:
+    best = None
+    for row in rows:
+        if "val_accuracy" in row and (best is None or row["val_accuracy"] > best["val_accuracy"]):
+            best = row
+    return best
+
+
+def _save(out: Path, last, selected, opt_state, results: dict) -> None:
+    """``model.eqx``: the selected model; ``last_model.eqx`` + ``opt_state.eqx``: for resuming."""
     out.mkdir(parents=True, exist_ok=True)
-    eqx.tree_serialise_leaves(out / "model.eqx", model)
+    eqx.tree_serialise_leaves(out / "model.eqx", selected)
+    eqx.tree_serialise_leaves(out / "last_model.eqx", last)
     eqx.tree_serialise_leaves(out / "opt_state.eqx", opt_state)
     tmp = out / "results.json.tmp"
     tmp.write_text(json.dumps(results, indent=2, default=_json_default))

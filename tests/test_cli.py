@@ -39,3 +39,20 @@ def test_unknown_method_is_a_clear_error():
                            "--method", "nonsense"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
+
+
+def test_cli_train_writes_results_and_resumes(tmp_path):
+    small = ["--n-train", "256", "--n-val", "64", "--n-test", "64", "--batch-size", "32",
+             "--out", str(tmp_path), "--no-progress"]
+    assert cli.main(["train", "yinyang", "--method", "discrete", "--epochs", "1", *small]) == 0
+    first = json.loads((tmp_path / "results.json").read_text())
+    assert len(first["epochs"]) == 1
+    assert {"test_accuracy", "epochs", "config"} <= set(first)
+    assert 0.0 <= first["test_accuracy"] <= 1.0
+    assert first["config"]["epochs"] == 1
+    assert (tmp_path / "model.eqx").exists()
+    assert cli.main(["train", "yinyang", "--method", "discrete", "--epochs", "2", "--resume",
+                     *small]) == 0
+    second = json.loads((tmp_path / "results.json").read_text())
+    assert [e["epoch"] for e in second["epochs"]] == [1, 2]
+    assert second["epochs"][0] == first["epochs"][0]  # the first epoch was not re-run

@@ -8,10 +8,11 @@ from jaxsnn_eqx.tasks import yinyang_analytical as task
 
 
 def test_short_training_is_clearly_above_chance(tmp_path):
-    res = task.main(["--out", str(tmp_path), "--epochs", "2", "--hidden", "30", "--no-progress"])
+    res = task.main(["--out", str(tmp_path), "--epochs", "3", "--n-train", "2000", "--n-val", "500",
+                     "--n-test", "500", "--no-progress"])
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["test_accuracy"] == res["test_accuracy"] > 0.5  # chance: 1/3
-    assert len(saved["epochs"]) == 2 and all(e["seconds"] > 0 for e in saved["epochs"])
+    assert len(saved["epochs"]) == 3 and all(e["seconds"] > 0 for e in saved["epochs"])
     assert (tmp_path / "model.eqx").exists()
 
 

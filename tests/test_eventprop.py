@@ -49,7 +49,7 @@ def twin_stacks(params, sizes, key, *, t_max, max_spikes, init=(2.5, 1.5), singl
     lifs = [
         event.LIF(a, b, params=params, t_max=t_max, max_spikes=max_spikes, key=k,
                   init_mean=init[0], init_std=init[1], single_spike=single_spike)
-        for a, b, k in zip(sizes[:-1], sizes[1:], keys)
+        for a, b, k in zip(sizes[:-1], sizes[1:], keys, strict=True)
     ]
     return snn.Sequential(lifs), snn.Sequential([event.EventPropLIF.from_lif(lf) for lf in lifs])
 
@@ -103,7 +103,11 @@ LAYERED_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(LAYERED_CASES))
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if "tm = ts" in c else c
+     for c in sorted(LAYERED_CASES)],
+)
 def test_sequential_matches_autodiff_last_layer_loss(case):
     """Loss on the last layer only: every layer's weight gradient, including the first (which
     only receives its gradient through the input spike times of the layers above), and the
@@ -116,7 +120,7 @@ def test_sequential_matches_autodiff_last_layer_loss(case):
     loss = jax.random.normal(k_c, (128,))
 
     outs = ref.trace(spikes)
-    counts = [np.asarray(o.counts(s)) for o, s in zip(outs, sizes[1:])]
+    counts = [np.asarray(o.counts(s)) for o, s in zip(outs, sizes[1:], strict=True)]
     assert all(c.max() >= 3 for c in counts), f"want several spikes per neuron, got {counts}"
 
     g_ref, t_ref = grads(ref, spikes, loss)
@@ -126,6 +130,7 @@ def test_sequential_matches_autodiff_last_layer_loss(case):
     assert rel_err(t_ref, t_ep) < RTOL
 
 
+@pytest.mark.slow
 def test_first_layer_gradient_through_three_layers():
     """The case that breaks in the original jaxsnn: a 3-layer EventProp stack, loss on the
     first spike of each output neuron (a TTFS loss), check only the first layer's gradient."""
@@ -379,3 +384,20 @@ def test_api_fields_and_errors():
     small = event.EventPropLIF(5, 7, params=p, t_max=2e-2, max_spikes=1, key=key, init_mean=6.0)
     with pytest.raises(Exception, match="max_spikes"):
         jax.block_until_ready(small(random_input(jax.random.PRNGKey(1), 5, 5, 1e-2)).time)
+
+
+# ----------------------------------------------------------------------------- task
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [[], ["--layered"]])
+def test_yinyang_eventprop_task_reaches_96_percent(tmp_path, extra):
+    """The task with its defaults and seed 0, run as from the command line (float32)."""
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "jaxsnn_eqx.event.tasks.yinyang_event_prop", "--out",
+           str(tmp_path), "--no-progress", *extra]
+    subprocess.run(cmd, check=True)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["test_accuracy"] >= 0.96
+    assert (tmp_path / "model.eqx").exists()

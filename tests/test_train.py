@@ -75,3 +75,27 @@ def test_bad_inputs(tmp_path):
         fit(_model(), _loss, _predict, train, epochs=1, batch_size=4, resume=True, **kw)
     with pytest.raises(ValueError, match="lr"):
         make_optimizer(-1.0, 1, 1)
+
+
+def test_select_best_val_returns_and_saves_the_best_epoch(tmp_path):
+    train, val, test = _problem(256)
+    opt = make_optimizer(5e-2, 6, 256 // 32, schedule="constant")
+    kw = dict(optimizer=opt, batch_size=32, key=jax.random.PRNGKey(1), progress=False)
+    model, res = fit(_model(), _loss, _predict, train, val, test, epochs=6, out=tmp_path,
+                     select="best_val", **kw)
+    accs = [e["val_accuracy"] for e in res["epochs"]]
+    best = int(np.argmax(accs))  # first maximum
+    assert res["selected_epoch"] == best + 1
+    assert res["val_accuracy"] == accs[best]
+    assert evaluate(model, _predict, val) == pytest.approx(accs[best])
+    saved = load_model(tmp_path, _model())
+    assert evaluate(saved, _predict, test) == pytest.approx(res["test_accuracy"])
+    # resuming continues from the last epoch, not from the selected one
+    _, res2 = fit(_model(), _loss, _predict, train, val, test, epochs=7, out=tmp_path,
+                  select="best_val", resume=True, **kw)
+    assert len(res2["epochs"]) == 7
+    assert res2["val_accuracy"] == max(e["val_accuracy"] for e in res2["epochs"])
+    with pytest.raises(ValueError, match="select"):
+        fit(_model(), _loss, _predict, train, epochs=1, select="best", **kw)
+    with pytest.raises(ValueError, match="val"):
+        fit(_model(), _loss, _predict, train, epochs=1, select="best_val", **kw)

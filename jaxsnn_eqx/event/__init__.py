@@ -34,4 +34,4 @@ __all__ = [
 # EventProp (adjoint backward pass; eventprop.py)
 from .eventprop import eventprop_backward  # noqa: E402
 
-__all__ += ["EventPropLIF", "RecurrentEventPropLIF", "eventprop_backward"]
+__all__ += ["eventprop_backward"]

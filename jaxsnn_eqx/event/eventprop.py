@@ -10,7 +10,7 @@ independent of the simulated time; nothing of the forward while-loop is stored.
 The maths (per neuron, ``u = V - v_leak``, ``theta = v_th - v_leak``, ``u_r = v_reset - v_leak``)::
 
     free flow over dt:  I <- a I,  u <- b u + c I     a = e^{-dt/ts}, b = e^{-dt/tm},
-                                                      c = ts/(tm - ts) (b - a)   (dt/tm b if tm = ts)
+                                                c = ts/(tm - ts) (b - a)   (dt/tm b if tm = ts)
     adjoint flow:       lambda_u <- b lambda_u,  lambda_I <- a lambda_I + c lambda_u   (backward)
     input spike (pre i at t_k into every post j, I_j jumps by w_ij / ts):  lambda continuous,
         dL/dw_ij  += lambda_I,j / ts
@@ -19,7 +19,8 @@ The maths (per neuron, ``u = V - v_leak``, ``theta = v_th - v_leak``, ``u_r = v_
         P_j = dL/dt_e = -lambda_u,j(t_e+) (I_j(t_e) - u_r) / tm,   dL/du_r += lambda_u,j(t_e+),
         lambda_u,j <- 0        (V is clamped while refractory)
     output spike of j at t* (u reaches theta with slope du/dt = (I_j(t*) - theta) / tm > 0):
-        G = dL/dt* (loss or layer above) + P_j + sum_k (w_rec_jk / ts)(lambda_I,k / ts - lambda_u,k / tm)
+        G = dL/dt* (loss or layer above) + P_j
+            + sum_k (w_rec_jk / ts)(lambda_I,k / ts - lambda_u,k / tm)      (recurrent spike)
         dL/dw_rec_jk += lambda_I,k / ts,   lambda_u,j(t*-) = -G / (du/dt),   lambda_I,j continuous,
         dL/dtheta_j += -lambda_u,j(t*-)
 
@@ -265,9 +266,9 @@ def _reduce_to(g: Array, like: Any) -> Array | None:
     """Sum a per-neuron gradient down to the shape of the parameter ``like`` (None if static)."""
     if not eqx.is_inexact_array(like):
         return None
-    if like.ndim == 0:
-        return jnp.sum(g).astype(like.dtype)
-    return jnp.broadcast_to(g, like.shape).astype(like.dtype) if g.shape != like.shape else g
+    if like.size == 1:  # a shared (scalar-like) parameter: sum over the neurons
+        return jnp.sum(g).reshape(like.shape).astype(like.dtype)
+    return g.reshape(like.shape).astype(like.dtype)  # per-neuron, shape (size,)
 
 
 def eventprop_lif_backward(neuron, weight, weight_rec, spikes_in, spikes_out, grad_time, *, t_max):

@@ -27,8 +27,8 @@ def base_parser(description: str, **defaults) -> argparse.ArgumentParser:
     """Parser with the flags every task takes.
 
     ``--out DIR --seed N --epochs N --batch-size N --lr X --n-train N --n-val N --n-test N
-    --resume --no-progress``; ``defaults`` sets their defaults by destination name (``out``,
-    ``seed``, ``epochs``, ``batch_size``, ``lr``, ``n_train``, ...).
+    --select best_val|last --resume --no-progress``; ``defaults`` sets their defaults by
+    destination name (``out``, ``seed``, ``epochs``, ``batch_size``, ``lr``, ``n_train``, ...).
     """
     p = argparse.ArgumentParser(
         description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
@@ -45,6 +45,9 @@ def base_parser(description: str, **defaults) -> argparse.ArgumentParser:
                    help="training samples")
     p.add_argument("--n-val", type=positive_int, default=defaults.get("n_val", 1000))
     p.add_argument("--n-test", type=positive_int, default=defaults.get("n_test", 1000))
+    p.add_argument("--select", choices=("best_val", "last"),
+                   default=defaults.get("select", "best_val"),
+                   help="model to test and save: best validation accuracy, or the last epoch")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no per-epoch output")

@@ -137,6 +137,7 @@ def run(args: argparse.Namespace) -> dict:
         model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
         optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=k_shuffle,
         out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
+        select=args.select,
     )
     results["total_seconds"] = time.perf_counter() - t0
     if args.out is not None:

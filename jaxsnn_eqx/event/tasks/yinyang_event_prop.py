@@ -1,5 +1,9 @@
-"""Entry point: ``python -m jaxsnn_eqx.event.tasks.yinyang_event_prop [--layered]`` (see `jaxsnn_eqx.tasks.yinyang_eventprop`)."""
-from jaxsnn_eqx.tasks.yinyang_eventprop import main
+"""``python -m jaxsnn_eqx.event.tasks.yinyang_event_prop [--layered]``: see
+`jaxsnn_eqx.tasks.yinyang_eventprop`."""
+
+import sys
+
+from ...tasks.yinyang_eventprop import main
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

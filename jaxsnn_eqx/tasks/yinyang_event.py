@@ -1,0 +1,259 @@
+"""Yin-Yang with event-based LIF neurons and exact gradients (analytical or EventProp).
+
+The one event-based Yin-Yang task; ``--gradient`` picks how the exact gradient is computed:
+
+* ``analytical``: a `Sequential` of two `event.LIF` layers (5-``hidden``-3), differentiated by
+  the implicit function theorem through every spike time;
+* ``eventprop`` (default): the same network trained by EventProp (exact adjoint gradients),
+  either as one recurrent population (`event.RecurrentEventPropLIF`) whose fixed connectivity
+  masks make it a 5-``hidden``-3 feed-forward network, as in the original jaxsnn task, or with
+  ``--layered`` as a `Sequential` of two `event.EventPropLIF` layers (gradients pass between the
+  layers through the input spike times).
+
+Every neuron fires at most once; the class is the output neuron that fires first. The default
+loss is the squared error of the output first-spike times to target times (correct class early,
+the others later but still firing), plus weight bumping for silent neurons; ``--loss ce`` selects
+the cross entropy of ``softmax(-t / tau)`` instead.
+
+Entry points: ``python -m jaxsnn_eqx.event.tasks.yinyang_analytical`` (``--gradient analytical``),
+``python -m jaxsnn_eqx.event.tasks.yinyang_event_prop [--layered]``, and
+``jaxsnn-eqx train yinyang --method analytical|eventprop|eventprop-layered``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+
+from .. import data, event
+from ..containers import Sequential
+from ..train import fit, make_optimizer
+from .common import base_parser, config_of, finish, positive_float, positive_int
+
+__all__ = ["add_arguments", "build_model", "encode", "make_fns", "run", "main"]
+
+DEFAULTS = dict(out="runs/yinyang_eventprop", seed=0, epochs=70, batch_size=64, lr=2e-2)
+N_OUT = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add this task's flags (network, neuron, encoding, loss) to ``parser``."""
+    g = parser.add_argument_group("event-based Yin-Yang")
+    g.add_argument("--gradient", choices=("eventprop", "analytical"), default="eventprop",
+                   help="exact gradients by EventProp (adjoint) or by autodiff through the "
+                        "spike times (analytical; implies --layered)")
+    g.add_argument("--layered", action="store_true",
+                   help="a Sequential of EventPropLIF layers instead of one masked recurrent "
+                        "population")
+    g.add_argument("--hidden", type=positive_int, default=120, help="hidden LIF neurons")
+    g.add_argument("--tau-syn", type=positive_float, default=5e-3, help="synaptic tau (s)")
+    g.add_argument("--ratio", type=positive_float, default=2.0, help="tau_mem / tau_syn")
+    g.add_argument("--v-th", type=positive_float, default=1.0, help="threshold (V), v_leak = 0")
+    g.add_argument("--t-late", type=positive_float, default=None,
+                   help="input time of feature value 1 (s; default 2 tau_syn); value 0 at t=0")
+    g.add_argument("--bias-time", type=float, default=None,
+                   help="bias input spike time (s; default 0.9 tau_syn)")
+    g.add_argument("--t-max", type=positive_float, default=None,
+                   help="simulated duration (s; default 4 t_late)")
+    g.add_argument("--init-hidden", type=float, nargs=2, default=(3.75, 2.0),
+                   metavar=("MEAN", "STD"),
+                   help="hidden weights ~ N(MEAN, STD^2) w1 / 5 (w1: threshold-reaching weight)")
+    g.add_argument("--init-out", type=float, nargs=2, default=(15.0, 24.0), metavar=("MEAN", "STD"),
+                   help="output weights ~ N(MEAN, STD^2) w1 / hidden")
+    g.add_argument("--loss", choices=("mse", "ce"), default="mse",
+                   help="mse: squared error of the output first-spike times to target times "
+                        "(--t-correct for the label, --t-wrong for the others; keeps every "
+                        "output firing); ce: cross entropy of softmax(-t / tau_loss)")
+    g.add_argument("--t-correct", type=positive_float, default=None,
+                   help="target time of the correct output (s; default 1.5 tau_syn)")
+    g.add_argument("--t-wrong", type=positive_float, default=None,
+                   help="target time of the wrong outputs (s; default 2.5 tau_syn)")
+    g.add_argument("--tau-loss", type=positive_float, default=None,
+                   help="softmax temperature of the TTFS cross entropy (s; default tau_syn)")
+    g.add_argument("--alpha", type=float, default=3e-3,
+                   help="weight of the early-correct-spike term alpha (exp(t/tau_mem) - 1)")
+    g.add_argument("--bump", type=float, default=1e-3,
+                   help="weight bumping: strength of the push that raises the input weights of "
+                        "neurons silent in a batch (0: off)")
+    return parser
+
+
+def weight_units(model, args: argparse.Namespace):
+    """Per-weight step scale: ``tau_syn`` for every weight, so the optimiser's steps are in
+    units of the current jump ``w / tau_syn`` (V) of one input spike, in every layer."""
+    units = jax.tree.map(lambda _: 1.0, eqx.filter(model, eqx.is_inexact_array))
+    if args.layered:
+        return eqx.tree_at(lambda m: (m.layers[0].weight, m.layers[1].weight), units,
+                           (args.tau_syn, args.tau_syn))
+    return eqx.tree_at(lambda m: (m.weight_in, m.weight_rec), units, (args.tau_syn, args.tau_syn))
+
+
+def scaled_optimizer(
+    optimizer: optax.GradientTransformation, units
+) -> optax.GradientTransformation:
+    """``optimizer`` followed by a per-leaf multiplication of the updates by ``units``."""
+
+    def update(updates, state, params=None):
+        del params
+        return jax.tree.map(lambda u, f: u * f, updates, units), state
+
+    scale = optax.GradientTransformation(lambda _: optax.EmptyState(), update)
+    return optax.chain(optimizer, scale)
+
+
+def _resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill in the defaults that depend on tau_syn."""
+    a = argparse.Namespace(**vars(args))
+    if a.gradient == "analytical":
+        a.layered = True
+    a.tau_mem = a.ratio * a.tau_syn
+    if a.t_late is None:
+        a.t_late = 2 * a.tau_syn
+    if a.bias_time is None:
+        a.bias_time = 0.9 * a.tau_syn
+    if a.t_max is None:
+        a.t_max = 4 * a.t_late
+    if a.tau_loss is None:
+        a.tau_loss = a.tau_syn
+    if a.t_correct is None:
+        a.t_correct = 1.5 * a.tau_syn
+    if a.t_wrong is None:
+        a.t_wrong = 2.5 * a.tau_syn
+    return a
+
+
+def encode(x: jax.Array, args: argparse.Namespace):
+    """Yin-Yang points ``(n, 2)`` -> batched `Spikes` ``(n, 5)``."""
+    return data.encode_latency(x, t_early=0.0, t_late=args.t_late, bias_time=args.bias_time)
+
+
+def build_model(key: jax.Array, args: argparse.Namespace):
+    """``RecurrentEventPropLIF`` (masked to 5-hidden-3) or, with ``--layered``, two layers
+    (`event.LIF` for analytical gradients, `event.EventPropLIF` for EventProp)."""
+    k1, k2 = jax.random.split(key)
+    p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
+    n_in, h = 5, args.hidden
+    if args.layered:
+        common = dict(params=p, t_max=args.t_max, single_spike=True)
+        layer = event.LIF if args.gradient == "analytical" else event.EventPropLIF
+        hidden = layer(n_in, h, max_spikes=h, key=k1, init_mean=args.init_hidden[0],
+                       init_std=args.init_hidden[1], **common)
+        out = layer(h, N_OUT, max_spikes=N_OUT, key=k2, init_mean=args.init_out[0],
+                    init_std=args.init_out[1], **common)
+        return Sequential([hidden, out])
+    size = h + N_OUT
+    w1 = event.lif_weight_scale(p)
+    z_in = jax.random.normal(k1, (n_in, size))
+    z_out = jax.random.normal(k2, (h, N_OUT))
+    weight_in = w1 * (args.init_hidden[0] + args.init_hidden[1] * z_in) / n_in
+    weight_rec = jnp.zeros((size, size)).at[:h, h:].set(
+        w1 * (args.init_out[0] + args.init_out[1] * z_out) / h
+    )
+    mask_in = jnp.zeros((n_in, size), bool).at[:, :h].set(True)
+    mask = jnp.zeros((size, size), bool).at[:h, h:].set(True)
+    return event.RecurrentEventPropLIF(
+        n_in, size, params=p, t_max=args.t_max, max_spikes=size, weight_in=weight_in,
+        weight_rec=weight_rec, mask=mask, mask_in=mask_in, single_spike=True,
+    )
+
+
+def _layers_out(model, spikes, args):
+    """(hidden spikes, output first-spike times) of one sample."""
+    if args.layered:
+        hidden = model.layers[0](spikes)
+        return hidden, event.losses.first_spike_times(model.layers[1](hidden), N_OUT)
+    out = model(spikes)
+    return out, event.losses.first_spike_times(out, args.hidden + N_OUT)[args.hidden :]
+
+
+def _bump(model, hidden, t_out, args):
+    """Weight bumping (Goeltz et al. 2021): silent neurons get no gradient from spike-time
+    losses, so for each neuron silent in the batch a term ``-bump frac_silent sum_i w_ij / w1``
+    raises its input weights (``frac_silent`` is a constant)."""
+    w1 = event.lif_weight_scale(
+        event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th))
+    h = args.hidden
+    silent_h = jax.lax.stop_gradient(
+        jnp.mean(hidden.counts(h if args.layered else h + N_OUT)[:, :h] == 0, axis=0))
+    silent_o = jax.lax.stop_gradient(jnp.mean(~jnp.isfinite(t_out), axis=0))
+    if args.layered:
+        w_h, w_o = model.layers[0].weight, model.layers[1].weight
+    else:
+        w_h, w_o = model.weight_in[:, :h], model.weight_rec[:h, h:]
+    return -args.bump * (jnp.sum(silent_h * w_h.sum(0)) + jnp.sum(silent_o * w_o.sum(0))) / w1
+
+
+def make_fns(args: argparse.Namespace):
+    """``(loss_fn, predict_fn)`` for `train.fit` (batched)."""
+
+    def loss_fn(model, x, y):
+        hidden, t = jax.vmap(_layers_out, in_axes=(None, 0, None))(model, x, args)
+        if args.loss == "mse":
+            target = jnp.where(jax.nn.one_hot(y, N_OUT) > 0, args.t_correct, args.t_wrong)
+            losses = jax.vmap(
+                lambda t, target: event.losses.mse_times(
+                    t, target, t_silent=args.t_max, scale=args.tau_syn)
+            )(t, target)
+        else:
+            losses = jax.vmap(
+                lambda t, y: event.losses.ttfs_cross_entropy(
+                    t, y, tau=args.tau_loss, t_silent=args.t_max, alpha=args.alpha,
+                    tau_reg=args.tau_mem,
+                )
+            )(t, y)
+        loss = jnp.mean(losses)
+        if args.bump:
+            loss = loss + _bump(model, hidden, t, args)
+        return loss
+
+    def predict_fn(model, x):
+        _, t = jax.vmap(_layers_out, in_axes=(None, 0, None))(model, x, args)
+        return event.losses.predict(t)
+
+    return loss_fn, predict_fn
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train and evaluate; returns the results dict (also written to ``args.out``)."""
+    t0 = time.perf_counter()
+    args = _resolve(args)
+    splits = data.yinyang_splits(args.seed, n_train=args.n_train, n_val=args.n_val,
+                                 n_test=args.n_test)
+    sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
+    k_model, k_shuffle = jax.random.split(jax.random.PRNGKey(args.seed))
+    model = build_model(k_model, args)
+    loss_fn, predict_fn = make_fns(args)
+    steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
+    optimizer = scaled_optimizer(make_optimizer(args.lr, args.epochs, steps_per_epoch),
+                                 weight_units(model, args))
+    model, results = fit(
+        model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
+        optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=k_shuffle,
+        out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
+        select=args.select,
+    )
+    results["total_seconds"] = time.perf_counter() - t0
+    if args.out is not None:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    return results
+
+
+def main(argv: list[str] | None = None, **defaults) -> dict:
+    """Parse ``argv`` (task flags; ``defaults`` override `DEFAULTS`), train, print a summary."""
+    parser = add_arguments(base_parser(__doc__.split("\n\n")[0], **{**DEFAULTS, **defaults}))
+    args = parser.parse_args(argv)
+    results = finish(args, run(args))
+    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
+    return results
+
+
+if __name__ == "__main__":
+    main()
