@@ -27,7 +27,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Int, PRNGKeyArray, Scalar
 
-__all__ = ["fit", "evaluate", "make_optimizer", "load_results", "load_model"]
+__all__ = ["fit", "evaluate", "make_optimizer", "load_results", "load_model", "write_results"]
 
 LossFn = Callable[[Any, Any, Int[Array, " batch"]], Scalar]
 PredictFn = Callable[[Any, Any], Int[Array, " batch"]]
@@ -327,6 +327,13 @@ def _save(out: Path, last, selected, opt_state, results: dict) -> None:
     eqx.tree_serialise_leaves(out / "model.eqx", selected)
     eqx.tree_serialise_leaves(out / "last_model.eqx", last)
     eqx.tree_serialise_leaves(out / "opt_state.eqx", opt_state)
+    write_results(out, results)
+
+
+def write_results(out: str | Path, results: dict) -> None:
+    """Write ``results`` to ``out/results.json`` (atomically: a reader never sees half a file)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     tmp = out / "results.json.tmp"
     tmp.write_text(json.dumps(results, indent=2, default=_json_default))
     tmp.replace(out / "results.json")

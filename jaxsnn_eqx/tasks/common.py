@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
-__all__ = ["base_parser", "finish", "positive_int", "positive_float"]
+import equinox as eqx
+import jax
+import optax
+
+from ..train import fit, write_results
+
+__all__ = [
+    "base_parser", "finish", "fit_task", "scale_updates", "unit_factors", "positive_int",
+    "positive_float",
+]
 
 
 def positive_int(text: str) -> int:
@@ -57,6 +67,38 @@ def base_parser(description: str, **defaults) -> argparse.ArgumentParser:
 def config_of(args: argparse.Namespace) -> dict:
     """The parsed arguments as a JSON-friendly dict (saved as ``config`` in results.json)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+
+def scale_updates(factors) -> optax.GradientTransformation:
+    """Multiply each update leaf by the matching leaf of ``factors`` (a pytree of floats shaped
+    like the model's inexact arrays): per-parameter step sizes after e.g. Adam."""
+
+    def update(updates, state, params=None):
+        del params
+        return jax.tree.map(lambda u, f: u * f, updates, factors), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
+def unit_factors(model):
+    """A ``factors`` tree for `scale_updates` with every entry 1 (edit with `eqx.tree_at`)."""
+    return jax.tree.map(lambda _: 1.0, eqx.filter(model, eqx.is_inexact_array))
+
+
+def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, optimizer, key,
+             t0: float) -> dict:
+    """`train.fit` with the common flags; adds ``total_seconds`` (since ``t0``, so data and
+    compilation count) to the results and to ``args.out/results.json``."""
+    _, results = fit(
+        model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
+        optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=key,
+        out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
+        select=args.select,
+    )
+    results["total_seconds"] = time.perf_counter() - t0
+    if args.out is not None:
+        write_results(args.out, results)
+    return results
 
 
 def finish(args: argparse.Namespace, results: dict) -> dict:

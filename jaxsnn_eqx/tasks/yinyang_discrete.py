@@ -20,8 +20,16 @@ import optax
 
 from .. import data, discrete
 from ..containers import Recurrent, Sequential
-from ..train import fit, make_optimizer
-from .common import base_parser, config_of, finish, positive_float, positive_int
+from ..train import make_optimizer
+from .common import (
+    base_parser,
+    finish,
+    fit_task,
+    positive_float,
+    positive_int,
+    scale_updates,
+    unit_factors,
+)
 
 __all__ = ["add_arguments", "build_model", "encode", "run", "main"]
 
@@ -108,19 +116,13 @@ def _make_fns(args: argparse.Namespace):
     return loss_fn, predict_fn
 
 
-def _scaled(optimizer, model, args):
-    """Multiply the updates of the recurrent and readout weights by their lr factors (their
-    weights start about 5x smaller than the input weights, so they take smaller steps)."""
-    factors = jax.tree.map(lambda _: 1.0, eqx.filter(model, eqx.is_inexact_array))
+def _step_factors(model, args):
+    """Step-size factors of the recurrent and readout weights (their weights start about 5x
+    smaller than the input weights, so they take smaller steps)."""
+    factors = unit_factors(model)
     if args.recurrent:
         factors = eqx.tree_at(lambda m: m.layers[0].weight_rec, factors, args.lr_scale_rec)
-    factors = eqx.tree_at(lambda m: m.layers[1].weight, factors, args.lr_scale_out)
-
-    def update(updates, state, params=None):
-        return jax.tree.map(lambda u, f: u * f, updates, factors), state
-
-    scale = optax.GradientTransformation(lambda params: optax.EmptyState(), update)
-    return optax.chain(optimizer, scale)
+    return eqx.tree_at(lambda m: m.layers[1].weight, factors, args.lr_scale_out)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -132,19 +134,9 @@ def run(args: argparse.Namespace) -> dict:
     model = build_model(k_model, args)
     loss_fn, predict_fn = _make_fns(args)
     steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
-    optimizer = _scaled(make_optimizer(args.lr, args.epochs, steps_per_epoch), model, args)
-    model, results = fit(
-        model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
-        optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=k_shuffle,
-        out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
-        select=args.select,
-    )
-    results["total_seconds"] = time.perf_counter() - t0
-    if args.out is not None:
-        import json
-        from pathlib import Path
-
-        (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    base = make_optimizer(args.lr, args.epochs, steps_per_epoch)
+    optimizer = optax.chain(base, scale_updates(_step_factors(model, args)))
+    results = fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0)
     return results
 
 

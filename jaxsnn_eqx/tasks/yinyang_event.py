@@ -23,9 +23,7 @@ Entry points: ``python -m jaxsnn_eqx.event.tasks.yinyang_analytical`` (``--gradi
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -34,8 +32,16 @@ import optax
 
 from .. import data, event
 from ..containers import Sequential
-from ..train import fit, make_optimizer
-from .common import base_parser, config_of, finish, positive_float, positive_int
+from ..train import make_optimizer
+from .common import (
+    base_parser,
+    finish,
+    fit_task,
+    positive_float,
+    positive_int,
+    scale_updates,
+    unit_factors,
+)
 
 __all__ = ["add_arguments", "build_model", "encode", "make_fns", "run", "main"]
 
@@ -88,24 +94,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def weight_units(model, args: argparse.Namespace):
     """Per-weight step scale: ``tau_syn`` for every weight, so the optimiser's steps are in
     units of the current jump ``w / tau_syn`` (V) of one input spike, in every layer."""
-    units = jax.tree.map(lambda _: 1.0, eqx.filter(model, eqx.is_inexact_array))
+    units = unit_factors(model)
     if args.layered:
         return eqx.tree_at(lambda m: (m.layers[0].weight, m.layers[1].weight), units,
                            (args.tau_syn, args.tau_syn))
     return eqx.tree_at(lambda m: (m.weight_in, m.weight_rec), units, (args.tau_syn, args.tau_syn))
-
-
-def scaled_optimizer(
-    optimizer: optax.GradientTransformation, units
-) -> optax.GradientTransformation:
-    """``optimizer`` followed by a per-leaf multiplication of the updates by ``units``."""
-
-    def update(updates, state, params=None):
-        del params
-        return jax.tree.map(lambda u, f: u * f, updates, units), state
-
-    scale = optax.GradientTransformation(lambda _: optax.EmptyState(), update)
-    return optax.chain(optimizer, scale)
 
 
 def _resolve(args: argparse.Namespace) -> argparse.Namespace:
@@ -231,18 +224,9 @@ def run(args: argparse.Namespace) -> dict:
     model = build_model(k_model, args)
     loss_fn, predict_fn = make_fns(args)
     steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
-    optimizer = scaled_optimizer(make_optimizer(args.lr, args.epochs, steps_per_epoch),
-                                 weight_units(model, args))
-    model, results = fit(
-        model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
-        optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=k_shuffle,
-        out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
-        select=args.select,
-    )
-    results["total_seconds"] = time.perf_counter() - t0
-    if args.out is not None:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    base = make_optimizer(args.lr, args.epochs, steps_per_epoch)
+    optimizer = optax.chain(base, scale_updates(weight_units(model, args)))
+    results = fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0)
     return results
 
 
