@@ -3,14 +3,25 @@
 One epoch = 5000 samples in batches of 64 (78 steps of forward + backward + Adam), compiled as
 one ``lax.scan`` like `train.fit`; timed after compilation (best of ``--repeat``). The ANN is a
 5-120-3 MLP (ReLU) on the same input spike times with the same optimiser and batches: a lower
-bound for any network of this size. Usage::
+bound for any network of this size. The analytical network is timed twice: as the library runs
+it (single-spike layers solved all at once, ``method="auto"``) and forced through the event loop
+(``method="kernel"``); both give the same spike times and gradients.
 
-    python benchmarks/event_yinyang.py [--repeat 3] [--ratio 2.0]
+With ``--jaxsnn-python`` (a Python with ``jaxsnn==0.3.0`` installed, see
+``benchmarks/jaxsnn_baseline.py``) the published jaxsnn's own Yin-Yang analytical epoch is timed
+in the same run, and every row gets its speed-up over it. Usage::
+
+    python -m venv /tmp/jaxsnn-venv && /tmp/jaxsnn-venv/bin/pip install jaxsnn==0.3.0
+    python benchmarks/event_yinyang.py [--repeat 3] [--ratio 2.0] \
+        [--jaxsnn-python /tmp/jaxsnn-venv/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import pathlib
+import subprocess
 import time
 
 import equinox as eqx
@@ -18,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxsnn_eqx import data
+from jaxsnn_eqx import data, event
 from jaxsnn_eqx.tasks import yinyang_event as task
 from jaxsnn_eqx.tasks.common import base_parser
 
@@ -54,23 +65,52 @@ def epoch_timer(model, loss_fn, x, y, batch_size, optimizer, repeat):
     return compile_s, best
 
 
+def with_method(model, method: str):
+    """The same network with every `event.LIF` layer run by ``method`` (see `event.simulate`)."""
+    def relayer(layer):
+        if type(layer) is not event.LIF:
+            return layer
+        return event.LIF(layer.in_size, layer.out_size, params=layer.params, t_max=layer.t_max,
+                         max_spikes=layer.max_spikes, weight=layer.weight,
+                         single_spike=layer.single_spike, method=method)
+    return type(model)([relayer(layer) for layer in model.layers])
+
+
+def jaxsnn_row(python: str, repeat: int):
+    """(name, compile s, epoch s, note) of jaxsnn's own epoch, run by ``python``."""
+    script = pathlib.Path(__file__).with_name("jaxsnn_baseline.py")
+    proc = subprocess.run([python, str(script), "--repeat", str(repeat)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:])
+        return ("jaxsnn 0.3.0 (failed, see above)", float("nan"), float("nan"))
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"jaxsnn notes: {r['notes']}")
+    return (f"jaxsnn {r['jaxsnn_version']} yinyang_analytical", r["compile_s"], r["epoch_s"])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--ratio", type=float, default=2.0, help="tau_mem / tau_syn of the SNN")
+    p.add_argument("--jaxsnn-python", default=None,
+                   help="python of a venv with jaxsnn==0.3.0 (adds its epoch to the table)")
     a = p.parse_args(argv)
     x, y = data.yinyang_splits(0)["train"]
     optimizer = optax.adam(1e-3)
     rows = []
-    for name, flags in (
-        ("event SNN 5-120-3, analytical (IFT)", ["--gradient", "analytical"]),
-        ("event SNN 5-120-3, EventProp layered", ["--gradient", "eventprop", "--layered"]),
-        ("event SNN 5-120-3, EventProp recurrent", ["--gradient", "eventprop"]),
+    for name, flags, method in (
+        ("event SNN 5-120-3, analytical", ["--gradient", "analytical"], "auto"),
+        ("  same, forced through the event loop", ["--gradient", "analytical"], "kernel"),
+        ("event SNN 5-120-3, EventProp layered", ["--gradient", "eventprop", "--layered"], None),
+        ("event SNN 5-120-3, EventProp recurrent", ["--gradient", "eventprop"], None),
     ):
         parser = task.add_arguments(base_parser("bench", **task.DEFAULTS))
         targs = task._resolve(parser.parse_args(["--ratio", str(a.ratio), *flags]))
         spikes = task.encode(x, targs)
         snn = task.build_model(jax.random.PRNGKey(0), targs)
+        if method is not None:
+            snn = with_method(snn, method)
         loss_fn, _ = task.make_fns(targs)
         rows.append((name, *epoch_timer(snn, loss_fn, spikes, y, 64, optimizer, a.repeat)))
 
@@ -83,19 +123,16 @@ def main(argv=None):
 
     rows.append(("ANN MLP 5-120-3 (reference)",
                  *epoch_timer(mlp, ann_loss, times, y, 64, optimizer, a.repeat)))
-    try:
-        import jaxsnn  # noqa: F401
-
-        rows.append(("jaxsnn (installed; comparison not wired up)", float("nan"), float("nan")))
-    except ImportError:
-        rows.append(("jaxsnn (not installed)", float("nan"), float("nan")))
+    if a.jaxsnn_python:
+        rows.append(jaxsnn_row(a.jaxsnn_python, a.repeat))
 
     ann = next(e for n, _, e in rows if n.startswith("ANN"))
+    ref = next((e for n, _, e in rows if n.startswith("jaxsnn")), float("nan"))
     print(f"device: {jax.devices()[0].device_kind}, x64: {jax.config.jax_enable_x64}, "
-          f"tau_mem/tau_syn = {a.ratio}")
-    print(f"{'model':42s} {'compile s':>10s} {'epoch s':>10s} {'x ANN':>8s}")
+          f"tau_mem/tau_syn = {a.ratio}, 5000 samples, batch 64, best of {a.repeat}")
+    print(f"{'model':42s} {'compile s':>10s} {'epoch s':>10s} {'x ANN':>8s} {'jaxsnn/x':>9s}")
     for name, c, e in rows:
-        print(f"{name:42s} {c:10.2f} {e:10.3f} {e / ann:8.1f}")
+        print(f"{name:42s} {c:10.2f} {e:10.3f} {e / ann:8.1f} {ref / e:9.1f}")
 
 
 if __name__ == "__main__":

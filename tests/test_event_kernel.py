@@ -160,7 +160,7 @@ def test_jit_and_vmap_agree_with_single_calls():
     ])
     times = jnp.asarray(rng.uniform(0, 0.01, (6, 4)))
     batch = snn.Spikes(times, jnp.broadcast_to(jnp.arange(4), (6, 4))).sort()
-    out_b = eqx.filter_jit(jax.vmap(net))(batch)
+    out_b = eqx.filter_jit(lambda m, b: jax.vmap(m)(b))(net, batch)
     assert out_b.time.shape == (6, 3)
     for k in range(6):
         single = net(batch[k])

@@ -3,6 +3,7 @@
 * `EventNeuron`: the neuron protocol (`neuron.py`); `LIFNeuron`, `LIFParams`, `LIF` (`lif.py`).
 * `simulate`: the one while_loop kernel (`kernel.py`), with a pluggable backward pass.
 * threshold crossings: `lif.threshold_crossing`; root finding: `solvers.py`.
+* single-spike feed-forward layers solved all at once: `lif.first_spike_times` (no event loop).
 * losses and decoding for time-to-first-spike codes: `losses.py`.
 """
 

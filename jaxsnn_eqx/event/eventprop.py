@@ -49,7 +49,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
 from ..spikes import Spikes
-from .kernel import AbstractEventLayer, simulate
+from .kernel import simulate
 from .lif import LIF, LIFNeuron, LIFParams, lif_weight_scale
 
 __all__ = [
@@ -301,27 +301,16 @@ def eventprop_lif_backward(neuron, weight, weight_rec, spikes_in, spikes_out, gr
 
 
 # ----------------------------------------------------------------------------- layers
-class EventPropLIF(AbstractEventLayer):
+class EventPropLIF(LIF):
     """`event.LIF` with EventProp gradients: the same fields, init and forward; the backward pass
     is `eventprop_backward` (adjoint integrated backward over the events, memory O(spikes)).
 
     Stack freely: ``snn.Sequential([EventPropLIF(...), EventPropLIF(...)])`` passes the gradient
     of every input spike time down to the layer below.
 
-    Attributes:
-        weight: ``(in_size, out_size)``, ``weight[pre, post]`` in V s.
-        params: `LIFParams`. ``v_th``, ``v_reset``, ``v_leak``, ``t_refrac`` get EventProp
-            gradients when they are arrays; ``tau_mem`` and ``tau_syn`` are treated as constants.
+    Attributes: as `event.LIF`; ``v_th``, ``v_reset``, ``v_leak``, ``t_refrac`` get EventProp
+    gradients when they are arrays; ``tau_mem`` and ``tau_syn`` are treated as constants.
     """
-
-    weight: Float[Array, "in_size out_size"]
-    params: LIFParams
-    in_size: int = eqx.field(static=True)
-    out_size: int = eqx.field(static=True)
-    t_max: float = eqx.field(static=True)
-    max_spikes: int = eqx.field(static=True)
-    max_spikes_per_neuron: int | None = eqx.field(static=True)
-    single_spike: bool = eqx.field(static=True)
 
     def __init__(
         self,
@@ -338,27 +327,15 @@ class EventPropLIF(AbstractEventLayer):
         init_mean: float = 2.0,
         init_std: float = 1.0,
         dtype=None,
+        method: str = "auto",
     ):
-        """Arguments as `event.LIF` (same weight initialisation)."""
-        lif = LIF(
+        """Arguments as `event.LIF` (same weight initialisation), without ``backward``."""
+        super().__init__(
             in_size, out_size, params=params, t_max=t_max, max_spikes=max_spikes, key=key,
             weight=weight, single_spike=single_spike, max_spikes_per_neuron=max_spikes_per_neuron,
             init_mean=init_mean, init_std=init_std, dtype=dtype,
+            backward=eventprop_lif_backward, method=method,
         )
-        self.weight = lif.weight
-        self.params = lif.params
-        self.in_size, self.out_size = in_size, out_size
-        self.t_max, self.max_spikes = lif.t_max, lif.max_spikes
-        self.max_spikes_per_neuron = lif.max_spikes_per_neuron
-        self.single_spike = lif.single_spike
-
-    @property
-    def backward(self):
-        return eventprop_lif_backward
-
-    @property
-    def neuron(self) -> LIFNeuron:
-        return LIFNeuron(self.params, single_spike=self.single_spike)
 
     @classmethod
     def from_lif(cls, lif: LIF) -> EventPropLIF:
@@ -366,7 +343,7 @@ class EventPropLIF(AbstractEventLayer):
         return cls(
             lif.in_size, lif.out_size, params=lif.params, t_max=lif.t_max,
             max_spikes=lif.max_spikes, weight=lif.weight, single_spike=lif.single_spike,
-            max_spikes_per_neuron=lif.max_spikes_per_neuron,
+            max_spikes_per_neuron=lif.max_spikes_per_neuron, method=lif.method,
         )
 
 

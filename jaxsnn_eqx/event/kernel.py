@@ -18,6 +18,10 @@ its own loop over ``n_in`` inputs plus its own spikes (buffer ``max_spikes_per_n
 outputs are then merged into one sorted list of ``max_spikes``. Recurrent layers run one loop for
 the whole population. It is the same `_step` and the same loop in both cases.
 
+Single-spike feed-forward populations whose neuron provides `EventNeuron.first_spike_times`
+(the LIF does: `lif.first_spike_times`) skip the loop: their first spikes are solved for every
+neuron and every input interval at once and differentiated by plain autodiff (``method=``).
+
 Gradients (`jax.custom_vjp` via `eqx.filter_custom_vjp`). The forward pass records the event
 sequence (for each step: input ``-1``, spike of neuron ``k >= 0``, or nothing ``-2``). The
 default backward pass *replays* the same `_step` under `jax.lax.scan` for the fixed
@@ -62,6 +66,7 @@ class _Config(NamedTuple):
     max_per_neuron: int
     recurrent: bool
     backward: Backward | None
+    parallel: bool = False
 
 
 # ----------------------------------------------------------------------------- one event
@@ -199,6 +204,10 @@ def _lanes(neuron_diff, n: int):
 
 def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
     neuron, weight, weight_rec, in_time = vjp_arg
+    if cfg.parallel:  # single-spike feed-forward: the neuron's all-at-once first spikes
+        times = neuron.first_spike_times(weight, Spikes(in_time, in_idx), cfg.t_max)
+        out_t, out_i, _ = _merge(times[:, None], cfg.max_spikes)
+        return (out_t, out_i), (None, None, None)
     if cfg.recurrent:
         out_t, out_i, kinds, overflow, hist = _forward(
             neuron, weight, weight_rec, in_time, in_idx, cfg.t_max, cfg.max_spikes, record
@@ -224,27 +233,43 @@ def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
         f"event kernel: a neuron emitted more than max_spikes_per_neuron="
         f"{cfg.max_per_neuron} spikes before t_max; increase max_spikes_per_neuron.",
     )
-    flat, order, count = _merge_order(times, cfg.max_spikes)
-    flat = eqx.error_if(
-        flat, count > cfg.max_spikes,
-        f"event kernel: the layer emitted more than max_spikes={cfg.max_spikes} spikes before "
-        "t_max; increase max_spikes.",
-    )
-    out_t = flat[order]
-    per = times.shape[1]
-    out_i = jnp.where(jnp.isfinite(out_t), (order // per).astype(jnp.int32), -1)
+    out_t, out_i, order = _merge(times, cfg.max_spikes)
     return (out_t, out_i), (kinds, hist, order)
 
 
-def _merge_order(times, max_spikes):
-    """Flatten per-neuron spike buffers ``(n_out, per)``; the sorting order of the first
-    ``max_spikes`` (padded with inf slots) and the number of real spikes."""
+_RANK_SORT_MAX = 256  # up to this many slots, sort by counting (O(L^2), vectorised) instead
+
+
+def _sort_order(flat):
+    """Indices that sort ``flat`` (stable). Short vectors are ranked by counting, which beats a
+    comparison sort on CPU for a few hundred slots; longer ones use `jnp.argsort`."""
+    n = flat.shape[0]
+    if n > _RANK_SORT_MAX:
+        return jnp.argsort(flat, stable=True)
+    i = jnp.arange(n)
+    before = (flat[None, :] < flat[:, None]) | ((flat[None, :] == flat[:, None]) & (i < i[:, None]))
+    rank = jnp.sum(before, axis=1)  # rank[i]: position of slot i in sorted order
+    return jnp.zeros((n,), i.dtype).at[rank].set(i, unique_indices=True)
+
+
+def _merge(times, max_spikes):
+    """Per-neuron spike buffers ``(n, per)`` -> one sorted list ``(max_spikes,)`` of times and
+    neuron indices (unused slots ``inf``/``-1``), and the sorting order into the flattened
+    buffers; more than ``max_spikes`` spikes raise."""
+    per = times.shape[1]
     flat = times.reshape(-1)
     if flat.shape[0] < max_spikes:
         flat = jnp.concatenate([flat, jnp.full((max_spikes - flat.shape[0],), jnp.inf,
                                                flat.dtype)])
-    order = jnp.argsort(flat, stable=True)[:max_spikes]
-    return flat, order, jnp.sum(jnp.isfinite(flat))
+    flat = eqx.error_if(
+        flat, jnp.sum(jnp.isfinite(flat)) > max_spikes,
+        f"event kernel: the layer emitted more than max_spikes={max_spikes} spikes before "
+        "t_max; increase max_spikes.",
+    )
+    order = _sort_order(jax.lax.stop_gradient(flat))[:max_spikes]
+    out_t = flat[order]
+    out_i = jnp.where(jnp.isfinite(out_t), (order // per).astype(jnp.int32), -1)
+    return out_t, out_i, order
 
 
 def _autodiff_backward(vjp_arg, in_idx, cfg, kinds, hist, order, g_time):
@@ -319,6 +344,7 @@ def simulate(
     weight_rec: Float[Array, "n n"] | None = None,
     max_spikes_per_neuron: int | None = None,
     backward: Backward | None = None,
+    method: str = "auto",
 ) -> Spikes:
     """Exact event-driven simulation of a population of ``n`` neurons, ``t`` in ``[0, t_max]``.
 
@@ -335,6 +361,12 @@ def simulate(
             so set it as low as the dynamics allow. More spikes in a neuron raise an error.
         backward: a pluggable backward pass (see `Backward`); default: exact autodiff (IFT)
             of the replayed event sequence.
+        method: ``"auto"`` (default) solves feed-forward populations of single-spike neurons
+            that provide `EventNeuron.first_spike_times` (e.g. ``LIFNeuron(single_spike=True)``)
+            all at once, in parallel over neurons and input intervals, and differentiates that
+            by autodiff (or by ``backward``); everything else runs the event loop.
+            ``"kernel"`` always runs the event loop; ``"parallel"`` insists on the fast path.
+            Both give the same spike times and gradients (to rounding).
 
     Returns:
         Output `Spikes` of length ``max_spikes``, sorted by time (unused: ``inf``/``-1``).
@@ -355,13 +387,32 @@ def simulate(
     per = min(per, max_spikes)
     if per < 1:
         raise ValueError(f"simulate: max_spikes_per_neuron must be >= 1, got {per}.")
+    if method not in ("auto", "kernel", "parallel"):
+        raise ValueError(
+            f"simulate: method must be 'auto', 'kernel' or 'parallel', got {method!r}.")
+    parallel = (
+        weight_rec is None
+        and bool(getattr(neuron, "single_spike", False))
+        and type(neuron).first_spike_times is not EventNeuron.first_spike_times
+    )
+    if method == "parallel" and not parallel:
+        raise ValueError(
+            "simulate: method='parallel' needs a feed-forward population (weight_rec=None) of "
+            f"single-spike neurons that define first_spike_times; got {type(neuron).__name__}"
+            f"{'' if weight_rec is None else ' with weight_rec'}."
+        )
+    parallel = parallel and method != "kernel"
     dtype = jnp.result_type(weight.dtype, spikes.time.dtype)
     if weight_rec is not None:
         dtype = jnp.result_type(dtype, weight_rec.dtype)
     in_time = spikes.time.astype(dtype)
-    cfg = _Config(float(t_max), int(max_spikes), per, weight_rec is not None, backward)
+    cfg = _Config(float(t_max), int(max_spikes), per, weight_rec is not None, backward, parallel)
     in_idx = jax.lax.stop_gradient(spikes.idx)  # integer; never carries a tangent
-    out_t, out_i = _simulate((neuron, weight, weight_rec, in_time), in_idx, cfg)
+    vjp_arg = (neuron, weight, weight_rec, in_time)
+    if parallel and backward is None:  # plain autodiff of the all-at-once solution
+        (out_t, out_i), _ = _run_forward(vjp_arg, in_idx, cfg)
+    else:
+        out_t, out_i = _simulate(vjp_arg, in_idx, cfg)
     return Spikes(out_t, out_i)
 
 
@@ -381,8 +432,12 @@ class AbstractEventLayer(eqx.Module):
     max_spikes: eqx.AbstractVar[int]
     max_spikes_per_neuron: eqx.AbstractVar[int | None]
     backward: eqx.AbstractVar[Backward | None]
+    method: eqx.AbstractVar[str]
 
     def _check_sizes(self):
+        if self.method not in ("auto", "kernel", "parallel"):
+            raise ValueError(f"{type(self).__name__}: method must be 'auto', 'kernel' or "
+                             f"'parallel' (see event.simulate), got {self.method!r}.")
         if self.max_spikes < 1:
             raise ValueError(f"{type(self).__name__}: max_spikes must be >= 1, "
                              f"got {self.max_spikes}.")
@@ -405,7 +460,7 @@ class AbstractEventLayer(eqx.Module):
         return simulate(
             self.neuron, self.weight, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
             weight_rec=weight_rec, max_spikes_per_neuron=self._per_neuron(),
-            backward=self.backward,
+            backward=self.backward, method=self.method,
         )
 
 
@@ -415,6 +470,7 @@ class EventLayer(AbstractEventLayer):
     Attributes:
         neuron: the `EventNeuron` (its array parameters: shape ``()`` or ``(out_size,)``).
         weight: ``(in_size, out_size)``.
+        method: ``"auto"``, ``"kernel"`` or ``"parallel"`` (see `simulate`).
     """
 
     neuron: EventNeuron
@@ -425,6 +481,7 @@ class EventLayer(AbstractEventLayer):
     max_spikes: int = eqx.field(static=True)
     max_spikes_per_neuron: int | None = eqx.field(static=True)
     backward: Backward | None = eqx.field(static=True)
+    method: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -435,6 +492,7 @@ class EventLayer(AbstractEventLayer):
         max_spikes: int,
         max_spikes_per_neuron: int | None = None,
         backward: Backward | None = None,
+        method: str = "auto",
     ):
         weight = jnp.asarray(weight)
         if weight.ndim != 2:
@@ -446,5 +504,6 @@ class EventLayer(AbstractEventLayer):
         self.max_spikes = int(max_spikes)
         self.max_spikes_per_neuron = max_spikes_per_neuron
         self.backward = backward
+        self.method = method
         self._check_sizes()
 

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from ..spikes import Spikes
 from .kernel import AbstractEventLayer, Backward
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root, newton_bracketed
@@ -42,6 +43,7 @@ __all__ = [
     "membrane",
     "peak_time",
     "threshold_crossing",
+    "first_spike_times",
     "lif_weight_scale",
 ]
 
@@ -226,6 +228,108 @@ def threshold_crossing(u0, i0, tm, ts, theta, horizon, *, method: str = "auto"):
     return implicit_root(solve, residual, _min_slope, args)
 
 
+# ----------------------------------------------------------------------------- first spikes at once
+def first_spike_times(
+    params: LIFParams,
+    weight: Float[Array, "n_in n"],
+    spikes: Spikes,
+    t_max: float,
+) -> Float[Array, " n"]:
+    """First spike time (s) of each LIF neuron of a feed-forward population at rest at ``t = 0``
+    (``inf`` if it does not fire before ``t_max``): every input interval at once.
+
+    The ``K`` sorted input spikes cut ``[0, t_max]`` into intervals ``[t_k, t_{k+1}]``. Until
+    its first spike a neuron's state is linear in its inputs, so the states ``(u_k, I_k)`` just
+    after every input follow from one scan of the exact free flow (`membrane`, any ratio
+    ``tm/ts``) and the input jumps, for all ``n`` neurons together. Then every interval's
+    crossing is solved at once (`threshold_crossing`, horizon ``t_{k+1} - t_k``); the earliest
+    is the spike. That search is not differentiated: the chosen interval's crossing is solved
+    again, ``n`` roots, with the implicit-function derivative. The result equals the event
+    kernel's spike times and exact gradients (a crossing tied with an input at the same instant
+    comes first, as in the kernel), at a fraction of the cost: a few array operations per input
+    for the whole population instead of an event loop per neuron.
+
+    Args:
+        params: `LIFParams` (fields of shape ``()`` or ``(n,)``; ``v_reset``/``t_refrac`` unused).
+        weight: ``(n_in, n)``.
+        spikes: unbatched input `Spikes`, sorted by time (padding ``inf``/``-1`` at the end).
+        t_max: end of the simulation (s).
+    """
+    t_in, idx = spikes.time, spikes.idx
+    n_in, n = weight.shape
+    k_in = t_in.shape[0]
+    dtype = jnp.result_type(weight.dtype, t_in.dtype)
+    if k_in == 0:
+        return jnp.full((n,), jnp.inf, dtype)
+    valid = (idx >= 0) & (t_in < t_max)
+    t = jnp.where(valid, t_in, t_max).astype(dtype)  # ignored inputs sit at t_max with w = 0
+    w = jnp.where(valid[:, None], weight[jnp.clip(idx, 0, n_in - 1)], 0.0).astype(dtype)
+    tm, ts = jnp.asarray(params.tau_mem, dtype), jnp.asarray(params.tau_syn, dtype)
+    theta = jnp.asarray(params.v_th, dtype) - jnp.asarray(params.v_leak, dtype)
+    q = w / ts  # (K, n): current jump of each input
+    ratio2 = bool(_static_ratio2(params.tau_mem, params.tau_syn))
+    # search (not differentiated): the state just after each input by one scan of the exact
+    # free flow, every interval's crossing at once, the earliest one per neuron
+    t_star, first = jax.lax.stop_gradient(_first_crossings(t, q, tm, ts, theta, t_max, ratio2))
+    # the spike time as the root of u(t*) = theta, u the summed response to the inputs that
+    # arrived before the spike, differentiated by the implicit function theorem
+    felt = jnp.arange(k_in)[:, None] <= first[None, :]  # (K, n)
+    return implicit_root(_solved, _psp_residual_ratio2 if ratio2 else _psp_residual,
+                         _psp_min_slope, (t_star, q, t, tm, ts, theta, felt))
+
+
+def _states_after_inputs(t, q, tm, ts, ratio2: bool):
+    """``(u_k, I_k)``, each ``(K, n)``: the state just after input ``k`` (from rest at 0), by one
+    `jax.lax.scan` over the inputs of the exact free flow between them and their jumps."""
+    lag = jnp.diff(t, prepend=jnp.zeros((1,), t.dtype))[:, None]  # (K, 1), >= 0
+    flow = (jnp.exp(-lag / tm), membrane(lag, 0.0, 1.0, tm, ts, ratio2=ratio2),
+            jnp.exp(-lag / ts), q)
+
+    def step(state, xs):
+        u, i = state
+        decay_u, rise, decay_i, q_k = xs
+        state = (decay_u * u + rise * i, decay_i * i + q_k)
+        return state, state
+
+    zero = jnp.zeros(q.shape[1:], q.dtype)
+    _, (u_k, i_k) = jax.lax.scan(step, (zero, zero), flow)
+    return u_k, i_k
+
+
+def _first_crossings(t, q, tm, ts, theta, t_max, ratio2: bool):
+    """First crossing time ``(n,)`` and the index of the input after which it happens."""
+    u_k, i_k = _states_after_inputs(t, q, tm, ts, ratio2)
+    t_next = jnp.concatenate([t[1:], jnp.full((1,), t_max, t.dtype)])
+    horizon = (jnp.minimum(t_next, t_max) - t)[:, None]
+    dt = threshold_crossing(u_k, i_k, tm, ts, theta, horizon)  # (K, n)
+    cand = jnp.where(jnp.isfinite(dt), t[:, None] + dt, jnp.inf)
+    first = jnp.argmin(cand, axis=0)  # the earlier interval on ties, as in the event kernel
+    return jnp.take_along_axis(cand, first[None], axis=0)[0], first
+
+
+def _solved(args):
+    return args[0]
+
+
+def _psp_residual(t_star, args, ratio2: bool = False):
+    """``u(t*) - theta`` with ``u`` the summed responses to the inputs ``felt`` before ``t*``."""
+    _, q, t_in, tm, ts, theta, felt = args
+    lag = t_star[None, :] - t_in[:, None]  # (K, n)
+    ok = felt & (lag >= 0)
+    lag = jnp.where(ok, lag, 0.0)
+    return jnp.sum(jnp.where(ok, q * membrane(lag, 0.0, 1.0, tm, ts, ratio2=ratio2), 0.0),
+                   axis=0) - theta
+
+
+def _psp_residual_ratio2(t_star, args):
+    return _psp_residual(t_star, args, ratio2=True)
+
+
+def _psp_min_slope(args):
+    _, _, _, tm, _, theta, _ = args
+    return jnp.sqrt(jnp.finfo(jnp.result_type(theta)).eps) * theta / tm
+
+
 # ----------------------------------------------------------------------------- the neuron
 class LIFNeuron(EventNeuron):
     """Current-based LIF as an `EventNeuron` (state: `LIFState`).
@@ -261,6 +365,10 @@ class LIFNeuron(EventNeuron):
         u = membrane(dt_free, state.v - p.v_leak, i_mid, p.tau_mem, p.tau_syn,
                      ratio2=_static_ratio2(p.tau_mem, p.tau_syn))
         return LIFState(v=p.v_leak + u, i=state.i * jnp.exp(-dt / p.tau_syn), r=r_new)
+
+    def first_spike_times(self, weight, spikes, t_max) -> Float[Array, " n"]:
+        """All first spikes at once (`first_spike_times`); used when ``single_spike``."""
+        return first_spike_times(self.params, weight, spikes, t_max)
 
     def transition(self, state: LIFState, spike: Transition) -> LIFState:
         p = self.params
@@ -301,9 +409,16 @@ class LIF(AbstractEventLayer):
     lif_weight_scale(params)`` is the weight of a single input that just reaches threshold.
     So ``init_mean`` is the summed drive in units of "threshold-reaching inputs".
 
+    Single-spike feed-forward layers (``single_spike=True``, no ``weight_rec``) are solved all
+    at once (`first_spike_times`) instead of event by event: the same times and gradients,
+    several times faster; ``method="kernel"`` forces the event loop (see `event.simulate`).
+
     Attributes:
         weight: ``(in_size, out_size)``, ``weight[pre, post]`` in V s (raises I by w / tau_syn).
         params: `LIFParams`.
+        backward: ``None`` (autodiff, exact by the implicit function theorem) or a pluggable
+            backward pass such as EventProp (`event.EventPropLIF` sets it).
+        method: ``"auto"``, ``"kernel"`` or ``"parallel"`` (see `event.simulate`).
     """
 
     weight: Float[Array, "in_size out_size"]
@@ -315,6 +430,7 @@ class LIF(AbstractEventLayer):
     max_spikes_per_neuron: int | None = eqx.field(static=True)
     single_spike: bool = eqx.field(static=True)
     backward: Backward | None = eqx.field(static=True)
+    method: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -332,6 +448,7 @@ class LIF(AbstractEventLayer):
         init_std: float = 1.0,
         dtype=None,
         backward: Backward | None = None,
+        method: str = "auto",
     ):
         params = LIFParams() if params is None else params
         if weight is None:
@@ -354,6 +471,7 @@ class LIF(AbstractEventLayer):
         self.max_spikes_per_neuron = max_spikes_per_neuron
         self.single_spike = bool(single_spike)
         self.backward = backward
+        self.method = method
         self._check_sizes()
 
     @property

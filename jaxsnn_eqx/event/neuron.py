@@ -73,6 +73,19 @@ class EventNeuron(eqx.Module):
     def transition(self, state: State, spike: Transition) -> State:
         """State just after the discontinuity ``spike`` (input jump and/or reset)."""
 
+    def first_spike_times(
+        self, weight: Float[Array, "n_in n"], spikes: Any, t_max: float
+    ) -> Float[Array, " n"]:
+        """Optional fast path: first spike time of each neuron of a *feed-forward* population
+        starting at rest (``inf`` if none before ``t_max``), all neurons and all input
+        intervals at once instead of one event at a time.
+
+        The kernel uses it for populations that fire at most once (a ``single_spike`` attribute
+        that is true) when this method is overridden; otherwise it runs the event loop. It must
+        return the same times as the loop and be differentiable by JAX autodiff.
+        """
+        raise NotImplementedError
+
     def check(self) -> None:  # pragma: no cover - default: nothing to validate
         """Validate parameters (called by layers at construction; raise ``ValueError``)."""
 
