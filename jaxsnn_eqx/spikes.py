@@ -123,8 +123,16 @@ class Spikes(eqx.Module):
 
     def counts(self, n_neurons: int) -> Int[Array, "*batch n_neurons"]:
         """Number of spikes of each neuron."""
-        onehot = jax.nn.one_hot(jnp.where(self.valid, self.idx, -1), n_neurons, dtype=jnp.int32)
-        return onehot.sum(axis=-2)
+
+        def one(valid, idx):
+            seg = jnp.where(valid, idx, n_neurons)  # unused slots go to a dropped segment
+            ones = valid.astype(jnp.int32)
+            return jax.ops.segment_sum(ones, seg, num_segments=n_neurons + 1)[:n_neurons]
+
+        fn = one
+        for _ in range(self.time.ndim - 1):
+            fn = jax.vmap(fn)
+        return fn(self.valid, self.idx)
 
     def to_dense(
         self, n_neurons: int, t_max: float, dt: float
