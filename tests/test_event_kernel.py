@@ -56,14 +56,15 @@ def test_exactly_full_buffer_does_not_raise():
     assert int(out.count) == 3
 
 
-def test_every_input_is_processed_with_a_full_output_buffer():
+@pytest.mark.parametrize("method", ["kernel", "auto"])
+def test_every_input_is_processed_with_a_full_output_buffer(method):
     # 40 weak inputs, then one decisive input to neuron 1 at 30 ms. Neuron 0 fills its single
     # slot early; inputs and output spikes never share a step budget, so the late input counts.
     n = 40
     t_in = np.concatenate([np.linspace(0.0, 2e-3, n), [3e-2]])
     i_in = np.concatenate([np.zeros(n, int), [1]])
     w = jnp.array([[0.2 * W1, 0.0], [0.0, 3 * W1]])
-    layer = lif(2, 2, w, max_spikes=2, single_spike=True)
+    layer = lif(2, 2, w, max_spikes=2, single_spike=True, method=method)
     out = layer(spikes(t_in, i_in))
     assert list(np.asarray(out.idx)) == [0, 1]
     assert 3e-2 < float(out.time[1]) < 3.5e-2
@@ -76,6 +77,58 @@ def test_simultaneous_inputs_equal_one_summed_input():
     one = lif(1, 2, w.sum(0, keepdims=True))(spikes([2e-3], [0]))
     np.testing.assert_array_equal(np.asarray(two.idx), np.asarray(one.idx))
     np.testing.assert_allclose(np.asarray(two.time), np.asarray(one.time), rtol=1e-14)
+
+
+@pytest.mark.parametrize("ratio", [2.0, 1.7])
+def test_simultaneous_crossings_in_a_recurrent_population_all_fire(ratio):
+    # identical neurons cross threshold at the same instant; the loop takes one spike per step,
+    # so the others must still fire (dt = 0) after the first, whatever the rounding of their V
+    p = event.LIFParams(tau_mem=ratio * 5e-3, tau_syn=5e-3, t_refrac=1e-3)
+    w1 = event.lif_weight_scale(p)
+    s = spikes([1e-3])
+    coef = jnp.asarray([1.0, -2.0, 0.5])
+
+    def run(w, recurrent):
+        layer = event.LIF(1, 3, params=p, t_max=T_MAX, max_spikes=60, weight=w, method="kernel")
+        return snn.Recurrent(layer, jnp.zeros((3, 3)))(s) if recurrent else layer(s)
+
+    @eqx.filter_jit
+    def times_and_grad(w, recurrent):
+        def loss(w):
+            out = run(w, recurrent)
+            t = jnp.where(jnp.isfinite(out.time), out.time, 0.0)
+            return jnp.sum(coef[jnp.clip(out.idx, 0)] * t)
+        return run(w, recurrent), jax.grad(loss)(w)
+
+    for scale in np.linspace(1.1, 5.0, 25):
+        w = jnp.full((1, 3), scale * w1)
+        rec, g_rec = times_and_grad(w, True)
+        ff, g_ff = times_and_grad(w, False)  # independent per-neuron loops
+        counts = np.bincount(np.asarray(rec.idx)[np.asarray(rec.idx) >= 0], minlength=3)
+        assert counts[0] >= 1 and counts[0] == counts[1] == counts[2], (scale, counts)
+        np.testing.assert_allclose(np.sort(np.asarray(rec.time)), np.sort(np.asarray(ff.time)),
+                                   rtol=1e-13)
+        np.testing.assert_allclose(np.asarray(g_rec), np.asarray(g_ff), rtol=1e-9)
+
+
+@pytest.mark.parametrize("shift", [0.0, 1e-13, -1e-13])
+def test_input_at_the_end_of_the_refractory_period(shift):
+    # an input lands exactly (or within rounding) when the refractory period ends
+    p = event.LIFParams(tau_mem=1e-2, tau_syn=5e-3, v_reset=-0.1, t_refrac=2e-3)
+    w = jnp.asarray([[3 * W1], [2 * W1]])
+    first = lif(2, 1, w, params=p)(spikes([1e-3], [0]))
+    t_end = float(first.time[0]) + 2e-3
+    out = lif(2, 1, w, params=p)(spikes([1e-3, t_end + shift], [0, 1]))
+    near = lif(2, 1, w, params=p)(spikes([1e-3, t_end + 1e-9], [0, 1]))
+    assert int(out.count) == int(near.count) >= 3
+    np.testing.assert_allclose(np.asarray(out.time), np.asarray(near.time), atol=1e-8)
+    from test_event_reference import lif_population
+
+    prm = dict(tau_mem=1e-2, tau_syn=5e-3, v_th=1.0, v_reset=-0.1, v_leak=0.0, t_refrac=2e-3)
+    rt, ri = lif_population(prm, np.asarray(w), [1e-3, t_end + shift], [0, 1], T_MAX)
+    k = len(rt)
+    assert k == int(out.count)
+    np.testing.assert_allclose(np.asarray(out.time[:k]), rt, rtol=0, atol=1e-9 * T_MAX)
 
 
 def test_tau_mem_close_to_tau_syn_is_continuous():

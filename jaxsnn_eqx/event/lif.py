@@ -171,6 +171,14 @@ def _min_slope(args):
     return jnp.sqrt(jnp.finfo(jnp.result_type(theta)).eps) * theta / tm
 
 
+def _at_threshold(args, t):
+    """A neuron already at or above threshold fires now (``t = 0``). The state reaches it only
+    at a crossing, e.g. when another neuron's spike at the same instant is processed first and
+    rounding puts ``u`` on or just above ``theta``; without this that spike would be lost."""
+    u0, _, _, _, theta, h = args
+    return jnp.where((u0 >= theta) & (h >= 0), 0.0, t)
+
+
 def _solve_quadratic(args):
     """Closed form for ``tm = 2 ts``: ``u = (u0 + i0) x - i0 x^2`` with ``x = e^{-t/tm}``."""
     u0, i0, tm, ts, theta, h = args
@@ -181,7 +189,7 @@ def _solve_quadratic(args):
     sq = jnp.sqrt(jnp.where(has, disc, 0.0))
     one_minus_x = 2 * (theta - u0) / jnp.where(has, c + sq, 1.0)  # 1 - x, without cancellation
     t = -tm * jnp.log1p(-jnp.where(has & (one_minus_x < 1), one_minus_x, 0.0))
-    return jnp.where(has & (one_minus_x < 1) & (t <= h), t, jnp.inf)
+    return _at_threshold(args, jnp.where(has & (one_minus_x < 1) & (t <= h), t, jnp.inf))
 
 
 def _solve_newton(args, active=None):
@@ -199,7 +207,7 @@ def _solve_newton(args, active=None):
         return u - theta, (i0 * jnp.exp(-t / ts) - u) / tm
 
     root = newton_bracketed(f_df, jnp.zeros_like(hi), hi, active=has)
-    return jnp.where(has, root, jnp.inf)
+    return _at_threshold(args, jnp.where(has, root, jnp.inf))
 
 
 def _solve_auto(args):
@@ -209,7 +217,8 @@ def _solve_auto(args):
 
 
 def threshold_crossing(u0, i0, tm, ts, theta, horizon, *, method: str = "auto"):
-    """Time until ``u`` first reaches ``theta`` from below in ``[0, horizon]`` (``inf`` if not).
+    """Time until ``u`` first reaches ``theta`` from below in ``[0, horizon]`` (``inf`` if not);
+    ``0`` if ``u0 >= theta`` already (the neuron fires now).
 
     Exact (machine precision) for every ratio; differentiable by the implicit function theorem.
     ``method``: ``"quadratic"`` (only valid for ``tm = 2 ts``), ``"newton"`` (any ratio), or
