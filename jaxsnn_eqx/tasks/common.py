@@ -11,11 +11,12 @@ import equinox as eqx
 import jax
 import optax
 
-from ..train import fit, write_results
+from .. import data
+from ..train import fit, make_optimizer, write_results
 
 __all__ = [
-    "base_parser", "finish", "fit_task", "scale_updates", "unit_factors", "positive_int",
-    "positive_float",
+    "base_parser", "finish", "fit_task", "run_yinyang", "scale_updates", "unit_factors",
+    "positive_int", "positive_float",
 ]
 
 
@@ -99,6 +100,25 @@ def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, o
     if args.out is not None:
         write_results(args.out, results)
     return results
+
+
+def run_yinyang(args: argparse.Namespace, *, encode, build_model, make_fns, step_factors,
+                t0: float | None = None) -> dict:
+    """The Yin-Yang tasks' shared recipe: seeded splits, ``encode(x, args)``, ``build_model(key,
+    args)``, ``make_fns(args) -> (loss_fn, predict_fn)``, the schedule of `train.make_optimizer`
+    with per-parameter step sizes ``step_factors(model, args)`` (see `scale_updates`), then
+    `fit_task`. Returns the results (also written to ``args.out``)."""
+    t0 = time.perf_counter() if t0 is None else t0
+    splits = data.yinyang_splits(args.seed, n_train=args.n_train, n_val=args.n_val,
+                                 n_test=args.n_test)
+    sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
+    k_model, k_shuffle = jax.random.split(jax.random.PRNGKey(args.seed))
+    model = build_model(k_model, args)
+    loss_fn, predict_fn = make_fns(args)
+    steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
+    base = make_optimizer(args.lr, args.epochs, steps_per_epoch)
+    optimizer = optax.chain(base, scale_updates(step_factors(model, args)))
+    return fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0)
 
 
 def finish(args: argparse.Namespace, results: dict) -> dict:

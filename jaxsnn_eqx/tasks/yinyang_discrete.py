@@ -11,23 +11,19 @@ Run with ``python -m jaxsnn_eqx.discrete.tasks.yinyang`` or
 from __future__ import annotations
 
 import argparse
-import time
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
 
-from .. import data, discrete
+from .. import discrete
 from ..containers import Recurrent, Sequential
-from ..train import make_optimizer
 from .common import (
     base_parser,
     finish,
-    fit_task,
     positive_float,
     positive_int,
-    scale_updates,
+    run_yinyang,
     unit_factors,
 )
 
@@ -127,17 +123,8 @@ def _step_factors(model, args):
 
 def run(args: argparse.Namespace) -> dict:
     """Train and evaluate; returns the results dict (also written to ``args.out``)."""
-    t0 = time.perf_counter()
-    splits = data.yinyang_splits(args.seed, args.n_train, args.n_val, args.n_test)
-    sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
-    k_model, k_shuffle = jax.random.split(jax.random.PRNGKey(args.seed))
-    model = build_model(k_model, args)
-    loss_fn, predict_fn = _make_fns(args)
-    steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
-    base = make_optimizer(args.lr, args.epochs, steps_per_epoch)
-    optimizer = optax.chain(base, scale_updates(_step_factors(model, args)))
-    results = fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0)
-    return results
+    return run_yinyang(args, encode=encode, build_model=build_model, make_fns=_make_fns,
+                       step_factors=_step_factors)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -28,18 +28,15 @@ import time
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
 
 from .. import data, event
 from ..containers import Sequential
-from ..train import make_optimizer
 from .common import (
     base_parser,
     finish,
-    fit_task,
     positive_float,
     positive_int,
-    scale_updates,
+    run_yinyang,
     unit_factors,
 )
 
@@ -216,18 +213,8 @@ def make_fns(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> dict:
     """Train and evaluate; returns the results dict (also written to ``args.out``)."""
     t0 = time.perf_counter()
-    args = _resolve(args)
-    splits = data.yinyang_splits(args.seed, n_train=args.n_train, n_val=args.n_val,
-                                 n_test=args.n_test)
-    sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
-    k_model, k_shuffle = jax.random.split(jax.random.PRNGKey(args.seed))
-    model = build_model(k_model, args)
-    loss_fn, predict_fn = make_fns(args)
-    steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
-    base = make_optimizer(args.lr, args.epochs, steps_per_epoch)
-    optimizer = optax.chain(base, scale_updates(weight_units(model, args)))
-    results = fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0)
-    return results
+    return run_yinyang(_resolve(args), encode=encode, build_model=build_model,
+                       make_fns=make_fns, step_factors=weight_units, t0=t0)
 
 
 def main(argv: list[str] | None = None, **defaults) -> dict:
