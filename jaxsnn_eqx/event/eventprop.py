@@ -312,30 +312,12 @@ class EventPropLIF(LIF):
     gradients when they are arrays; ``tau_mem`` and ``tau_syn`` are treated as constants.
     """
 
-    def __init__(
-        self,
-        in_size: int,
-        out_size: int,
-        *,
-        params: LIFParams | None = None,
-        t_max: float,
-        max_spikes: int,
-        key: PRNGKeyArray | None = None,
-        weight: Float[ArrayLike, "in_size out_size"] | None = None,
-        single_spike: bool = False,
-        max_spikes_per_neuron: int | None = None,
-        init_mean: float = 2.0,
-        init_std: float = 1.0,
-        dtype=None,
-        method: str = "auto",
-    ):
+    def __init__(self, in_size: int, out_size: int, **kwargs):
         """Arguments as `event.LIF` (same weight initialisation), without ``backward``."""
-        super().__init__(
-            in_size, out_size, params=params, t_max=t_max, max_spikes=max_spikes, key=key,
-            weight=weight, single_spike=single_spike, max_spikes_per_neuron=max_spikes_per_neuron,
-            init_mean=init_mean, init_std=init_std, dtype=dtype,
-            backward=eventprop_lif_backward, method=method,
-        )
+        if "backward" in kwargs:
+            raise TypeError("EventPropLIF: the backward pass is EventProp; use event.LIF for "
+                            "another one.")
+        super().__init__(in_size, out_size, backward=eventprop_lif_backward, **kwargs)
 
     @classmethod
     def from_lif(cls, lif: LIF) -> EventPropLIF:
