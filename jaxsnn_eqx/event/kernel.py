@@ -20,7 +20,7 @@ the whole population. It is the same `_step` and the same loop in both cases.
 
 Single-spike feed-forward populations whose neuron provides `EventNeuron.first_spike_times`
 (the LIF does: `lif.first_spike_times`) skip the loop: their first spikes are solved for every
-neuron and every input interval at once and differentiated by plain autodiff (``method=``).
+neuron and every input interval at once, with an implicit-function derivative (``method=``).
 
 Gradients (`jax.custom_vjp` via `eqx.filter_custom_vjp`). The forward pass records the event
 sequence (for each step: input ``-1``, spike of neuron ``k >= 0``, or nothing ``-2``). The
@@ -58,6 +58,9 @@ the cotangent of ``spikes_out.time`` (shape ``(max_spikes,)``, zero at unused sl
 ``grad_neuron`` if the parameters are not trained, ``grad_weight_rec`` when feed-forward); a
 ``grad_neuron`` pytree may have ``None`` leaves. Must be a hashable (e.g. module-level) function.
 """
+
+
+METHODS = ("auto", "kernel", "parallel")  # see `simulate`
 
 
 class _Config(NamedTuple):
@@ -387,9 +390,8 @@ def simulate(
     per = min(per, max_spikes)
     if per < 1:
         raise ValueError(f"simulate: max_spikes_per_neuron must be >= 1, got {per}.")
-    if method not in ("auto", "kernel", "parallel"):
-        raise ValueError(
-            f"simulate: method must be 'auto', 'kernel' or 'parallel', got {method!r}.")
+    if method not in METHODS:
+        raise ValueError(f"simulate: method must be one of {METHODS}, got {method!r}.")
     parallel = (
         weight_rec is None
         and bool(getattr(neuron, "single_spike", False))
@@ -435,9 +437,9 @@ class AbstractEventLayer(eqx.Module):
     method: eqx.AbstractVar[str]
 
     def _check_sizes(self):
-        if self.method not in ("auto", "kernel", "parallel"):
-            raise ValueError(f"{type(self).__name__}: method must be 'auto', 'kernel' or "
-                             f"'parallel' (see event.simulate), got {self.method!r}.")
+        if self.method not in METHODS:
+            raise ValueError(f"{type(self).__name__}: method must be one of {METHODS} (see "
+                             f"event.simulate), got {self.method!r}.")
         if self.max_spikes < 1:
             raise ValueError(f"{type(self).__name__}: max_spikes must be >= 1, "
                              f"got {self.max_spikes}.")

@@ -166,9 +166,15 @@ def _residual_ratio2(t, args):
     return membrane(t, u0, i0, tm, ts, ratio2=True) - theta
 
 
+def _slope_floor(theta, tm):
+    """Smallest ``du/dt`` used in an implicit-function derivative (a tangential crossing gives
+    a large finite derivative instead of inf)."""
+    return jnp.sqrt(jnp.finfo(jnp.result_type(theta)).eps) * theta / tm
+
+
 def _min_slope(args):
     _, _, tm, _, theta, _ = args
-    return jnp.sqrt(jnp.finfo(jnp.result_type(theta)).eps) * theta / tm
+    return _slope_floor(theta, tm)
 
 
 def _at_threshold(args, t):
@@ -252,11 +258,14 @@ def first_spike_times(
     after every input follow from one scan of the exact free flow (`membrane`, any ratio
     ``tm/ts``) and the input jumps, for all ``n`` neurons together. Then every interval's
     crossing is solved at once (`threshold_crossing`, horizon ``t_{k+1} - t_k``); the earliest
-    is the spike. That search is not differentiated: the chosen interval's crossing is solved
-    again, ``n`` roots, with the implicit-function derivative. The result equals the event
-    kernel's spike times and exact gradients (a crossing tied with an input at the same instant
-    comes first, as in the kernel), at a fraction of the cost: a few array operations per input
-    for the whole population instead of an event loop per neuron.
+    is the spike. That search is not differentiated. Instead the spike time ``t*`` is the root
+    of ``sum_{j felt} w_j/ts g(t* - t_j) = theta`` (``g = membrane(., 0, 1)``; felt: the inputs
+    up to the chosen interval), and the implicit function theorem gives its exact derivative
+    with respect to the weights, the input times and the parameters in one pass over the
+    ``(K, n)`` pairs, without a backward scan. The result equals the event kernel's spike times
+    and gradients (a crossing tied with an input at the same instant comes first, as in the
+    kernel), at a fraction of the cost: a few array operations per input for the whole
+    population instead of an event loop per neuron.
 
     Args:
         params: `LIFParams` (fields of shape ``()`` or ``(n,)``; ``v_reset``/``t_refrac`` unused).
@@ -336,7 +345,7 @@ def _psp_residual_ratio2(t_star, args):
 
 def _psp_min_slope(args):
     _, _, _, tm, _, theta, _ = args
-    return jnp.sqrt(jnp.finfo(jnp.result_type(theta)).eps) * theta / tm
+    return _slope_floor(theta, tm)
 
 
 # ----------------------------------------------------------------------------- the neuron
