@@ -19,6 +19,7 @@ in the same run, and every row gets its speed-up over it. Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import pathlib
 import subprocess
@@ -30,6 +31,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxsnn_eqx import data, event
+from jaxsnn_eqx.event import lif
 from jaxsnn_eqx.tasks import yinyang_event as task
 from jaxsnn_eqx.tasks.common import base_parser
 
@@ -76,6 +78,20 @@ def with_method(model, method: str):
     return type(model)([relayer(layer) for layer in model.layers])
 
 
+@contextlib.contextmanager
+def other_scan(on: bool):
+    """Within the block, the all-at-once single-spike path composes the per-input flows with
+    the scan that is *not* its default on this backend (sequential on accelerators,
+    associative on CPU; see `event.lif.first_spike_times`)."""
+    default = lif._associative_default
+    if on:
+        lif._associative_default = lambda: not default()
+    try:
+        yield
+    finally:
+        lif._associative_default = default
+
+
 def jaxsnn_row(python: str, repeat: int):
     """(name, compile s, epoch s, note) of jaxsnn's own epoch, run by ``python``."""
     script = pathlib.Path(__file__).with_name("jaxsnn_baseline.py")
@@ -95,12 +111,14 @@ def main(argv=None):
     p.add_argument("--ratio", type=float, default=2.0, help="tau_mem / tau_syn of the SNN")
     p.add_argument("--jaxsnn-python", default=None,
                    help="python of a venv with jaxsnn==0.3.0 (adds its epoch to the table)")
+    p.add_argument("--json", default=None, help="also write the table to this JSON file")
     a = p.parse_args(argv)
     x, y = data.yinyang_splits(0)["train"]
     optimizer = optax.adam(1e-3)
     rows = []
     for name, flags, method in (
         ("event SNN 5-120-3, analytical", ["--gradient", "analytical"], "auto"),
+        ("  same, other scan over inputs", ["--gradient", "analytical"], "other-scan"),
         ("  same, forced through the event loop", ["--gradient", "analytical"], "kernel"),
         ("event SNN 5-120-3, EventProp layered", ["--gradient", "eventprop", "--layered"], None),
         ("event SNN 5-120-3, EventProp recurrent", ["--gradient", "eventprop"], None),
@@ -109,10 +127,12 @@ def main(argv=None):
         targs = task._resolve(parser.parse_args(["--ratio", str(a.ratio), *flags]))
         spikes = task.encode(x, targs)
         snn = task.build_model(jax.random.PRNGKey(0), targs)
-        if method is not None:
+        if method not in (None, "other-scan"):
             snn = with_method(snn, method)
         loss_fn, _ = task.make_fns(targs)
-        rows.append((name, *epoch_timer(snn, loss_fn, spikes, y, 64, optimizer, a.repeat)))
+        with other_scan(method == "other-scan"):
+            rows.append((name, *epoch_timer(snn, loss_fn, spikes, y, 64, optimizer, a.repeat)))
+        print(f"measured {name.strip()}: {rows[-1][2]:.4f} s/epoch", flush=True)
 
     mlp = eqx.nn.MLP(5, 3, 120, 1, activation=jax.nn.relu, key=jax.random.PRNGKey(0))
     times = data.latency_times(x, 0.0, targs.t_late, targs.bias_time) / targs.t_late
@@ -128,11 +148,18 @@ def main(argv=None):
 
     ann = next(e for n, _, e in rows if n.startswith("ANN"))
     ref = next((e for n, _, e in rows if n.startswith("jaxsnn")), float("nan"))
-    print(f"device: {jax.devices()[0].device_kind}, x64: {jax.config.jax_enable_x64}, "
+    device = jax.devices()[0].device_kind
+    print(f"device: {device}, x64: {jax.config.jax_enable_x64}, "
           f"tau_mem/tau_syn = {a.ratio}, 5000 samples, batch 64, best of {a.repeat}")
     print(f"{'model':42s} {'compile s':>10s} {'epoch s':>10s} {'x ANN':>8s} {'jaxsnn/x':>9s}")
     for name, c, e in rows:
         print(f"{name:42s} {c:10.2f} {e:10.3f} {e / ann:8.1f} {ref / e:9.1f}")
+    if a.json:
+        table = [dict(model=n.strip(), compile_s=c, epoch_s=e, x_ann=e / ann, jaxsnn_over=ref / e)
+                 for n, c, e in rows]
+        pathlib.Path(a.json).write_text(json.dumps(dict(device=device, jax=jax.__version__,
+                                                        ratio=a.ratio, repeat=a.repeat,
+                                                        rows=table), indent=1))
 
 
 if __name__ == "__main__":

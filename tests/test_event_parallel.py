@@ -11,6 +11,7 @@ from test_event_reference import lif_params, lif_population
 
 import jaxsnn_eqx as snn
 from jaxsnn_eqx import event
+from jaxsnn_eqx.event.lif import first_spike_times
 
 T_MAX = 0.03
 
@@ -74,6 +75,43 @@ def test_parallel_equals_event_loop_times_and_gradients(ratio, per_neuron):
     # single-spike mode ignores the reset and refractory parameters
     for name in ("v_reset", "t_refrac"):
         assert not np.any(np.asarray(getattr(g_p[0], name)))
+
+
+@jax.jit
+def _scans_loss(diff, s_idx, coef):
+    """Weighted first-spike times with the sequential and with the associative scan."""
+    params, w, t_in = diff
+    s = snn.Spikes(t_in, s_idx)
+    out = []
+    for assoc in (False, True):
+        t = first_spike_times(params, w, s, T_MAX, associative=assoc)
+        out.append(jnp.sum(coef * jnp.where(jnp.isfinite(t), t, 0.0)) / T_MAX)
+    return out
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.0, 1.7, 2.0, 3.0])
+def test_associative_and_sequential_scans_agree(ratio):
+    # the all-at-once path composes the per-input flows sequentially on CPU and with an
+    # associative scan on accelerators: both must give the same spike times and gradients
+    rng = np.random.default_rng(int(ratio * 10) + 7)
+    n_in, n = 6, 40
+    _, p = lif_params(ratio, arrays=True)
+    w = jnp.asarray(rng.normal(0.1, 0.8, (n_in, n))) * event.lif_weight_scale(p)
+    s = _inputs(rng, n_in, 37)
+    seq, assoc = (np.asarray(jax.jit(lambda p, w, s, a=a: first_spike_times(
+        p, w, s, T_MAX, associative=a))(p, w, s)) for a in (False, True))
+    fired = np.isfinite(seq)
+    assert 5 < fired.sum() < n
+    np.testing.assert_array_equal(np.isfinite(assoc), fired)
+    np.testing.assert_allclose(assoc[fired], seq[fired], rtol=0, atol=1e-13 * T_MAX)
+    coef = jnp.asarray(rng.normal(size=n))
+    diff = (eqx.filter(p, eqx.is_inexact_array), w, s.time)
+    g_seq, g_assoc = (jax.grad(lambda d, k=k: _scans_loss(d, s.idx, coef)[k])(diff)
+                      for k in (0, 1))
+    assert np.linalg.norm(g_seq[1]) > 0  # weights
+    for a, b in zip(jax.tree.leaves(g_seq), jax.tree.leaves(g_assoc), strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        assert np.linalg.norm(a - b) <= 1e-10 * np.linalg.norm(a)
 
 
 @pytest.mark.parametrize("ratio", [0.5, 1.7])
