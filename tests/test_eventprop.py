@@ -364,6 +364,53 @@ def test_simultaneous_spikes_among_neurons():
     assert rel_err(t_ref, t_ep) < RTOL
 
 
+# ----------------------------------------------------------------------------- single spike
+@pytest.mark.parametrize("ratio", [1.0, 1.7, 2.0])
+def test_single_spike_closed_form_equals_the_adjoint_sweep(ratio):
+    """Feed-forward single-spike layers take the closed-form adjoint (every input-neuron pair
+    at once); it equals the general backward sweep over the merged events, with per-neuron
+    parameters, equal input times, padding, a silent neuron, an input after t_max and one input
+    at exactly a neuron's spike time (which comes after the spike: not felt)."""
+    from jaxsnn_eqx.event.eventprop import _adjoint_sweep, eventprop_backward
+
+    rng = np.random.default_rng(int(10 * ratio))
+    n_in, n, t_max = 5, 9, 2e-2
+    ts = jnp.asarray(4e-3 * (1 + 0.1 * rng.uniform(-1, 1, n)))
+    p = event.LIFParams(tau_mem=ratio * ts, tau_syn=ts, v_th=jnp.asarray(1.0 + 0.1 * rng.uniform(
+        -1, 1, n)), v_leak=jnp.asarray(-0.05))
+    w = jnp.asarray(rng.normal(1.5, 1.0, (n_in, n))) * event.lif_weight_scale(
+        event.LIFParams(tau_mem=ratio * 4e-3, tau_syn=4e-3))
+    w = w.at[:, -1].set(-w[:, -1] ** 2)  # last neuron silent
+    t = np.sort(rng.uniform(0.0, 0.5 * t_max, 12))
+    t[4] = t[3]
+    t[-1] = 1.2 * t_max
+    idx = rng.integers(0, n_in, 12)
+    lif = event.LIF(n_in, n, params=p, t_max=t_max, max_spikes=n, weight=w, single_spike=True)
+    first = np.asarray(lif(snn.Spikes(jnp.asarray(t), jnp.asarray(idx))).time)
+    # one more input exactly at the earliest spike time
+    t_ins = np.sort(np.append(t, first[0]))
+    idx_ins = np.insert(idx, int(np.searchsorted(t, first[0])), 0)
+    spikes = snn.Spikes(jnp.concatenate([jnp.asarray(t_ins), jnp.full((2,), jnp.inf)]),
+                        jnp.concatenate([jnp.asarray(idx_ins), jnp.full((2,), -1)]))
+    out = lif(spikes)
+    assert out.time[0] == first[0]
+    fired = int(np.isfinite(np.asarray(out.time)).sum())
+    assert 3 <= fired < n
+    ct = jnp.asarray(rng.normal(size=n)).at[1].set(0.0)  # one spike without a gradient
+    closed = eventprop_backward(p, w, None, spikes, out, ct, t_max, single_spike=True)
+    sweep = _adjoint_sweep(p, w, None, spikes, out, ct, t_max, single_spike=True)
+    for name in ("weight", "in_time", "v_th", "v_reset", "t_refrac"):
+        a, b = np.asarray(getattr(sweep, name)), np.asarray(getattr(closed, name))
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12 * np.abs(a).max(), err_msg=name)
+    assert np.abs(np.asarray(closed.weight)).max() > 0
+    # a loss on the earliest spike only: the input at exactly that time has no influence
+    ct0 = jnp.zeros((n,)).at[0].set(1.0)
+    g_t = np.asarray(eventprop_backward(p, w, None, spikes, out, ct0, t_max,
+                                        single_spike=True).in_time)
+    tie = int(np.searchsorted(t_ins, first[0]))
+    assert g_t[tie] == 0.0 and np.all(g_t[:tie] != 0.0)
+
+
 # ----------------------------------------------------------------------------- API
 def test_api_fields_and_errors():
     p = event.LIFParams(tau_mem=1e-2, tau_syn=5e-3)

@@ -28,6 +28,11 @@ The maths (per neuron, ``u = V - v_leak``, ``theta = v_th - v_leak``, ``u_r = v_
 ``t_refrac = 0`` (the flow restarts at once) and single-spike mode (the refractory period never
 ends) are the two limits of the same rule.
 
+Feed-forward single-spike layers need no sweep: each neuron's adjoint is zero after its only
+spike and the free backward flow from its jump before it, so the adjoint at every input is a
+closed form of ``t* - t_k`` and all (input, neuron) pairs are evaluated at once (the same numbers
+as the sweep; see `_single_spike_feedforward`).
+
 Simultaneous events. Events at exactly the same time are processed in the order in which the
 forward kernel processes them: output spikes first (a threshold crossing is handled before an input
 that arrives at the same instant; several spikes in the order of the output list), then input
@@ -157,7 +162,64 @@ def eventprop_backward(
 
     Returns:
         `EventPropGrads`.
+
+    A feed-forward population of single-spike neurons takes the closed form of the adjoint
+    (`_single_spike_feedforward`, every input-neuron pair at once); everything else runs the
+    backward sweep over the merged events.
     """
+    if single_spike and weight_rec is None:
+        return _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time)
+    return _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_time, t_max,
+                          single_spike=single_spike)
+
+
+def _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time):
+    """EventProp of a feed-forward population of single-spike neurons, without a sweep.
+
+    After its only spike at ``t*`` a neuron's adjoint is zero (it never fires again, and
+    nothing reads its state). Before it, the adjoint is the free backward flow from the jump
+    ``lambda_u(t*-) = -G / (du/dt)`` with ``lambda_I(t*) = 0``, and input spikes leave it
+    continuous, so at an input ``t_k < t*``: ``lambda_u = b lambda_u(t*-)``, ``lambda_I = c
+    lambda_u(t*-)`` (`adjoint_flow_coefficients` over ``t* - t_k``). Every (input, neuron) pair
+    then contributes to the weight and input-time gradients at once, exactly as the sweep
+    would. An input at exactly ``t*`` comes after the spike (the kernel's order): not felt.
+    """
+    dtype = jnp.result_type(weight, in_spikes.time, out_spikes.time)
+    in_size, size = weight.shape
+    vec = lambda x: jnp.broadcast_to(jnp.asarray(x, dtype), (size,))
+    tm, ts = vec(params.tau_mem), vec(params.tau_syn)
+    theta = vec(params.v_th) - vec(params.v_leak)
+    # per neuron: its spike time and dL/dt* (at most one spike each)
+    fired_slot = jnp.isfinite(out_spikes.time) & (out_spikes.idx >= 0)
+    j = jnp.where(fired_slot, out_spikes.idx, size)  # size: dropped
+    t_star = jnp.full((size,), jnp.inf, dtype).at[j].set(out_spikes.time.astype(dtype),
+                                                         mode="drop")
+    g_star = jnp.zeros((size,), dtype).at[j].add(
+        jnp.where(fired_slot, ct_out_time.astype(dtype), 0.0), mode="drop")
+    fired = jnp.isfinite(t_star)
+    # every (input k, neuron j) pair
+    t_in = in_spikes.time.astype(dtype)
+    valid = jnp.isfinite(t_in) & (in_spikes.idx >= 0)
+    pre = jnp.clip(in_spikes.idx, 0, in_size - 1)
+    w = jnp.where(valid[:, None], weight[pre].astype(dtype), 0.0)  # (K, size)
+    lag = t_star[None, :] - jnp.where(valid, t_in, jnp.inf)[:, None]
+    felt = valid[:, None] & fired[None, :] & (lag > 0)
+    a, b, c = adjoint_flow_coefficients(jnp.where(felt, lag, 0.0), tm, ts)
+    i_star = jnp.sum(jnp.where(felt, w / ts * a, 0.0), axis=0)  # synaptic current at t*
+    u_dot = (i_star - theta) / tm
+    lam_star = jnp.where(fired, -g_star / jnp.where(fired, u_dot, 1.0), 0.0)  # lambda_u(t*-)
+    lam_u = jnp.where(felt, b * lam_star, 0.0)
+    lam_i = jnp.where(felt, c * lam_star, 0.0)
+    g_w = jnp.zeros((in_size, size), dtype).at[pre].add(lam_i / ts)
+    ct_in = jnp.sum(w / ts * (lam_i / ts - lam_u / tm), axis=1)
+    zeros = jnp.zeros((size,), dtype)
+    return EventPropGrads(weight=g_w, weight_rec=None, in_time=ct_in, v_th=-lam_star,
+                          v_reset=zeros, t_refrac=zeros)
+
+
+def _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_time, t_max, *,
+                   single_spike):
+    """The general EventProp backward pass: two sweeps over the merged events."""
     dtype = jnp.result_type(weight, in_spikes.time, out_spikes.time)
     in_size, size = weight.shape
     weight = weight.astype(dtype)
