@@ -342,3 +342,21 @@ def test_user_defined_neuron_runs_in_kernel_and_containers():
     # recurrent, through the shared container
     rec = snn.Recurrent(layer, jnp.full((4, 4), -5.0))
     assert int(rec(spikes(t_in, i_in)).count) < len(rt)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_merge_sort_order_is_a_stable_argsort(dtype):
+    # the rank-counting sort that merges per-neuron spikes: equal to numpy's stable argsort,
+    # with ties, +-0.0 (equal), +-inf and negative values, for every length it is used at
+    from jaxsnn_eqx.event.kernel import _RANK_SORT_MAX, _sort_order
+
+    rng = np.random.default_rng(0)
+    pool = np.array([-np.inf, -3.5, -1.0, -0.0, 0.0, 1e-30, 2.0, np.nextafter(dtype(2), 3),
+                     7.0, np.inf], dtype)
+    sort = jax.jit(_sort_order)
+    for n in (1, 2, 3, 17, 64, _RANK_SORT_MAX):
+        for _ in range(5):
+            v = rng.choice(pool, n)
+            v = np.where(rng.uniform(size=n) < 0.3, rng.normal(size=n), v).astype(dtype)
+            np.testing.assert_array_equal(np.asarray(sort(jnp.asarray(v))),
+                                          np.argsort(v, kind="stable"))

@@ -250,9 +250,20 @@ def _sort_order(flat):
     if n > _RANK_SORT_MAX:
         return jnp.argsort(flat, stable=True)
     i = jnp.arange(n)
-    before = (flat[None, :] < flat[:, None]) | ((flat[None, :] == flat[:, None]) & (i < i[:, None]))
-    rank = jnp.sum(before, axis=1)  # rank[i]: position of slot i in sorted order
+    key = _sortable_int(flat)
+    # rank[i] = #{j: key_j < key_i or (key_j == key_i and j < i)}: the position of slot i in
+    # the stable order; for integers the tie rule is key_j < key_i + [j < i], one comparison
+    rank = jnp.sum(key[:, None] < key[None, :] + (i[:, None] < i[None, :]), axis=0)
     return jnp.zeros((n,), i.dtype).at[rank].set(i, unique_indices=True)
+
+
+def _sortable_int(x):
+    """Signed integers (same width) in the order of the floats ``x`` (NaN-free; ``-0.0`` and
+    ``0.0`` map to the same key), so that ``key + 1`` cannot overflow for any float."""
+    x = jnp.where(x == 0, jnp.zeros_like(x), x)
+    bits = jax.lax.bitcast_convert_type(x, jnp.dtype(f"int{8 * x.dtype.itemsize}"))
+    # negative floats: flip the magnitude bits so that larger magnitudes sort first
+    return jnp.where(bits < 0, bits ^ jnp.iinfo(bits.dtype).max, bits)
 
 
 def _merge(times, max_spikes):

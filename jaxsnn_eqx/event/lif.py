@@ -304,13 +304,19 @@ def first_spike_times(
                          _psp_min_slope, (t_star, q, t, tm, ts, theta, felt))
 
 
-def _states_after_inputs(t, q, tm, ts, ratio2: bool, associative: bool = False):
+def _states_after_inputs(t, q, tm, ts, ratio2: bool, associative: bool = False, along=()):
     """``(u_k, I_k)``, each ``(K, n)``: the state just after input ``k`` (from rest at 0), by one
-    `jax.lax.scan` over the inputs of the exact free flow between them and their jumps."""
+    scan over the inputs of the exact free flow between them and their jumps (`jax.lax.scan`,
+    or `jax.lax.associative_scan` in ``log2 K`` rounds).
+
+    ``along``: further ``(K,)`` arrays returned broadcast to ``(K, n)`` after the states. The
+    sequential scan emits them itself, so that they share the states' memory layout: on CPU,
+    combining the scan's stacked outputs with differently laid out ``(K,)`` arrays made XLA
+    emit a slow, unvectorised loop for the crossing search (2x the whole search's time).
+    """
     lag = jnp.diff(t, prepend=jnp.zeros((1,), t.dtype))[:, None]  # (K, 1), >= 0
     flow = (jnp.exp(-lag / tm), membrane(lag, 0.0, 1.0, tm, ts, ratio2=ratio2),
             jnp.exp(-lag / ts), q)
-
     if associative:
         decay_u, rise, decay_i, q_k = flow
         ones = jnp.ones_like(q)
@@ -318,17 +324,17 @@ def _states_after_inputs(t, q, tm, ts, ratio2: bool, associative: bool = False):
         # previous one and its jump; compose the maps in log2(K) rounds
         _, _, _, u_k, i_k = jax.lax.associative_scan(
             _compose_flows, (decay_u * ones, rise * ones, decay_i * ones, jnp.zeros_like(q), q))
-        return u_k, i_k
+        return (u_k, i_k, *(jnp.broadcast_to(a[:, None], q.shape) for a in along))
 
     def step(state, xs):
         u, i = state
-        decay_u, rise, decay_i, q_k = xs
+        (decay_u, rise, decay_i, q_k), extra = xs
         state = (decay_u * u + rise * i, decay_i * i + q_k)
-        return state, state
+        return state, (*state, *(jnp.broadcast_to(a, q_k.shape) for a in extra))
 
     zero = jnp.zeros(q.shape[1:], q.dtype)
-    _, (u_k, i_k) = jax.lax.scan(step, (zero, zero), flow)
-    return u_k, i_k
+    _, out = jax.lax.scan(step, (zero, zero), (flow, tuple(along)))
+    return out
 
 
 def _compose_flows(first, second):
@@ -345,13 +351,17 @@ def _associative_default() -> bool:
 
 def _first_crossings(t, q, tm, ts, theta, t_max, ratio2: bool, associative: bool):
     """First crossing time ``(n,)`` and the index of the input after which it happens."""
-    u_k, i_k = _states_after_inputs(t, q, tm, ts, ratio2, associative)
     t_next = jnp.concatenate([t[1:], jnp.full((1,), t_max, t.dtype)])
-    horizon = (jnp.minimum(t_next, t_max) - t)[:, None]
+    u_k, i_k, t_k, horizon = _states_after_inputs(
+        t, q, tm, ts, ratio2, associative, along=(t, jnp.minimum(t_next, t_max) - t))
     dt = threshold_crossing(u_k, i_k, tm, ts, theta, horizon)  # (K, n)
-    cand = jnp.where(jnp.isfinite(dt), t[:, None] + dt, jnp.inf)
-    first = jnp.argmin(cand, axis=0)  # the earlier interval on ties, as in the event kernel
-    return jnp.take_along_axis(cand, first[None], axis=0)[0], first
+    cand = jnp.where(jnp.isfinite(dt), t_k + dt, jnp.inf)
+    t_first = jnp.min(cand, axis=0)
+    # the earlier interval on ties, as in the event kernel (a plain min reduction: argmin's
+    # value-index reduction is several times slower on CPU)
+    k = jnp.arange(cand.shape[0], dtype=jnp.int32)[:, None]
+    first = jnp.min(jnp.where(cand == t_first, k, cand.shape[0]), axis=0)
+    return t_first, jnp.minimum(first, cand.shape[0] - 1)
 
 
 def _solved(args):
