@@ -25,3 +25,16 @@ def test_default_run_reaches_96_percent(tmp_path):
            str(tmp_path), "--no-progress"]
     subprocess.run(cmd, check=True)
     assert json.loads((tmp_path / "results.json").read_text())["test_accuracy"] >= 0.96
+
+
+def test_layered_networks_get_their_own_defaults():
+    from jaxsnn_eqx.tasks import yinyang_event as task
+
+    def parsed(*argv):
+        a = task.parser_for(list(argv)).parse_args(list(argv))
+        return a.epochs, a.lr
+
+    assert parsed() == (70, 2e-2)  # recurrent EventProp population
+    assert parsed("--layered") == (150, 1e-2)
+    assert parsed("--gradient", "analytical") == (150, 1e-2)
+    assert parsed("--layered", "--epochs", "5", "--lr", "0.1") == (5, 0.1)

@@ -7,7 +7,7 @@ from . import yinyang_event
 
 __all__ = ["main"]
 
-DEFAULTS = dict(out="runs/yinyang_analytical", epochs=150, lr=1e-2)
+DEFAULTS = dict(out="runs/yinyang_analytical")  # 150 epochs at lr 1e-2: LAYERED_DEFAULTS
 
 
 def main(argv: list[str] | None = None) -> dict:

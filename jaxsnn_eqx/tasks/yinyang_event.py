@@ -17,7 +17,8 @@ the cross entropy of ``softmax(-t / tau)`` instead.
 
 Entry points: ``python -m jaxsnn_eqx.event.tasks.yinyang_analytical`` (``--gradient analytical``),
 ``python -m jaxsnn_eqx.event.tasks.yinyang_event_prop [--layered]``, and
-``jaxsnn-eqx train yinyang --method analytical|eventprop|eventprop-layered``.
+``jaxsnn-eqx train yinyang --method analytical|eventprop|eventprop-layered``. Defaults: 70
+epochs at lr 2e-2 for the recurrent population, 150 epochs at lr 1e-2 for layered networks.
 """
 
 from __future__ import annotations
@@ -40,9 +41,14 @@ from .common import (
     unit_factors,
 )
 
-__all__ = ["add_arguments", "build_model", "encode", "make_fns", "run", "main"]
+__all__ = ["add_arguments", "build_model", "encode", "make_fns", "parser_for", "run", "main"]
 
 DEFAULTS = dict(out="runs/yinyang_eventprop", seed=0, epochs=70, batch_size=64, lr=2e-2)
+# Layered networks (analytical, or EventProp with --layered) solve an epoch in about 0.1 s, so
+# they train longer at half the step size: over seeds 0-4 (2-core CPU) test accuracy 96.3-97.0%
+# against 94.9-96.8% with 70 epochs at 2e-2, whose result depends on float32 rounding (the
+# thread count) more than on the method.
+LAYERED_DEFAULTS = dict(epochs=150, lr=1e-2)
 N_OUT = 3
 
 
@@ -217,10 +223,21 @@ def run(args: argparse.Namespace) -> dict:
                        make_fns=make_fns, step_factors=weight_units, t0=t0)
 
 
+def parser_for(argv: list[str] | None = None, **defaults) -> argparse.ArgumentParser:
+    """The task's parser, with `DEFAULTS`, then `LAYERED_DEFAULTS` if ``argv`` asks for a
+    layered network (``--layered`` or ``--gradient analytical``), then ``defaults``."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--layered", action="store_true")
+    pre.add_argument("--gradient", default="eventprop")
+    known, _ = pre.parse_known_args(argv)
+    layered = LAYERED_DEFAULTS if known.layered or known.gradient == "analytical" else {}
+    return add_arguments(base_parser(__doc__.split("\n\n")[0],
+                                     **{**DEFAULTS, **layered, **defaults}))
+
+
 def main(argv: list[str] | None = None, **defaults) -> dict:
-    """Parse ``argv`` (task flags; ``defaults`` override `DEFAULTS`), train, print a summary."""
-    parser = add_arguments(base_parser(__doc__.split("\n\n")[0], **{**DEFAULTS, **defaults}))
-    args = parser.parse_args(argv)
+    """Parse ``argv`` (task flags; see `parser_for`), train, print a summary."""
+    args = parser_for(argv, **defaults).parse_args(argv)
     results = finish(args, run(args))
     print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
