@@ -356,12 +356,8 @@ def _first_crossings(t, q, tm, ts, theta, t_max, ratio2: bool, associative: bool
         t, q, tm, ts, ratio2, associative, along=(t, jnp.minimum(t_next, t_max) - t))
     dt = threshold_crossing(u_k, i_k, tm, ts, theta, horizon)  # (K, n)
     cand = jnp.where(jnp.isfinite(dt), t_k + dt, jnp.inf)
-    t_first = jnp.min(cand, axis=0)
-    # the earlier interval on ties, as in the event kernel (a plain min reduction: argmin's
-    # value-index reduction is several times slower on CPU)
-    k = jnp.arange(cand.shape[0], dtype=jnp.int32)[:, None]
-    first = jnp.min(jnp.where(cand == t_first, k, cand.shape[0]), axis=0)
-    return t_first, jnp.minimum(first, cand.shape[0] - 1)
+    first = jnp.argmin(cand, axis=0)  # the earlier interval on ties, as in the event kernel
+    return jnp.take_along_axis(cand, first[None], axis=0)[0], first
 
 
 def _solved(args):
