@@ -23,6 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
+from event_yinyang import ann_reference, scan  # benchmarks/ is on sys.path when run as a script
 
 from jaxsnn_eqx import data
 from jaxsnn_eqx.event import lif
@@ -90,32 +91,23 @@ def main(argv=None):
     loss_fn, _ = task.make_fns(targs)
     optimizer = optax.adam(1e-3)
 
-    default = lif._associative_default
     table = {}
-    try:
-        for assoc in (False, True):
-            lif._associative_default = lambda assoc=assoc: assoc
+    for assoc in (False, True):
+        with scan(assoc):
             for name, fn in parts(model, loss_fn, optimizer).items():
                 table.setdefault(name, {})[assoc] = per_batch_us(fn, model, xs, ys, a.repeat)
-    finally:
-        lif._associative_default = default
 
-    mlp = eqx.nn.MLP(5, 3, 120, 1, activation=jax.nn.relu, key=jax.random.PRNGKey(0))
-    times = batches(data.latency_times(x, 0.0, targs.t_late, targs.bias_time) / targs.t_late)
-
-    def ann_loss(m, xb, yb):
-        logits = jax.vmap(m)(xb)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
-
-    ann = per_batch_us(train_step(ann_loss, optimizer, mlp), mlp, times, ys, a.repeat)
+    mlp, ann_loss, times = ann_reference(x, targs)
+    ann = per_batch_us(train_step(ann_loss, optimizer, mlp), mlp, batches(times), ys, a.repeat)
+    default = lif._associative_default()
     print(f"device: {jax.devices()[0].device_kind}; batch 64, 5-120-3, {nb} batches in one "
           f"scan, best of {a.repeat}; µs per batch")
     print(f"{'part':28s} {'sequential':>11s} {'associative':>12s} {'default':>8s}")
     for name, row in table.items():
         print(f"{name:28s} {row[False]:11.0f} {row[True]:12.0f} "
-              f"{'assoc' if default() else 'seq':>8s}")
+              f"{'assoc' if default else 'seq':>8s}")
     print(f"{'ANN training step (+ Adam)':28s} {ann:11.0f}")
-    step = table["training step (+ Adam)"][default()]
+    step = table["training step (+ Adam)"][default]
     print(f"default SNN step / ANN step: {step / ann:.1f}x")
 
 

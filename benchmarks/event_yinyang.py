@@ -79,17 +79,30 @@ def with_method(model, method: str):
 
 
 @contextlib.contextmanager
-def other_scan(on: bool):
+def scan(associative: bool | None):
     """Within the block, the all-at-once single-spike path composes the per-input flows with
-    the scan that is *not* its default on this backend (sequential on accelerators,
-    associative on CPU; see `event.lif.first_spike_times`)."""
+    the associative (``True``) or the sequential (``False``) scan instead of its backend's
+    default (``None``: the default; see `event.lif.first_spike_times`)."""
     default = lif._associative_default
-    if on:
-        lif._associative_default = lambda: not default()
+    if associative is not None:
+        lif._associative_default = lambda: associative
     try:
         yield
     finally:
         lif._associative_default = default
+
+
+def ann_reference(x, targs):
+    """``(mlp, loss_fn, inputs)``: the 5-120-3 ReLU MLP, its cross entropy, and the input
+    spike times of the points ``x`` scaled to ``[0, 1]`` (the SNN's encoding)."""
+    mlp = eqx.nn.MLP(5, 3, 120, 1, activation=jax.nn.relu, key=jax.random.PRNGKey(0))
+    times = data.latency_times(x, 0.0, targs.t_late, targs.bias_time) / targs.t_late
+
+    def ann_loss(m, xb, yb):
+        logits = jax.vmap(m)(xb)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+
+    return mlp, ann_loss, times
 
 
 def jaxsnn_row(python: str, repeat: int):
@@ -130,17 +143,11 @@ def main(argv=None):
         if method not in (None, "other-scan"):
             snn = with_method(snn, method)
         loss_fn, _ = task.make_fns(targs)
-        with other_scan(method == "other-scan"):
+        with scan(not lif._associative_default() if method == "other-scan" else None):
             rows.append((name, *epoch_timer(snn, loss_fn, spikes, y, 64, optimizer, a.repeat)))
         print(f"measured {name.strip()}: {rows[-1][2]:.4f} s/epoch", flush=True)
 
-    mlp = eqx.nn.MLP(5, 3, 120, 1, activation=jax.nn.relu, key=jax.random.PRNGKey(0))
-    times = data.latency_times(x, 0.0, targs.t_late, targs.bias_time) / targs.t_late
-
-    def ann_loss(m, xb, yb):
-        logits = jax.vmap(m)(xb)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
-
+    mlp, ann_loss, times = ann_reference(x, targs)
     rows.append(("ANN MLP 5-120-3 (reference)",
                  *epoch_timer(mlp, ann_loss, times, y, 64, optimizer, a.repeat)))
     if a.jaxsnn_python:
