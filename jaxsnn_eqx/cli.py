@@ -19,6 +19,7 @@ METHODS: dict[str, tuple[str, list[str]]] = {
     "analytical": ("jaxsnn_eqx.tasks.yinyang_analytical", []),
     "eventprop": ("jaxsnn_eqx.tasks.yinyang_eventprop", []),
     "eventprop-layered": ("jaxsnn_eqx.tasks.yinyang_eventprop", ["--layered"]),
+    "hardware": ("jaxsnn_eqx.tasks.yinyang_hardware", []),
 }
 DATASETS = ("yinyang",)
 

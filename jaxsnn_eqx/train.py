@@ -85,13 +85,15 @@ def _n_samples(data: tuple[Any, Array], name: str) -> int:
 
 
 def evaluate(
-    model: Any, predict_fn: PredictFn, data: tuple[Any, Array], batch_size: int = 1000
+    model: Any, predict_fn: PredictFn, data: tuple[Any, Array], batch_size: int = 1000,
+    *, key: PRNGKeyArray | None = None,
 ) -> float:
-    """Accuracy of ``predict_fn`` on ``data = (X, y)``, in batches of ``batch_size``."""
-    return _make_evaluator(model, predict_fn, data, batch_size)(model)
+    """Accuracy of ``predict_fn`` on ``data = (X, y)``, in batches of ``batch_size``; with
+    ``key``, ``predict_fn(model, X, key)`` gets a key per batch (noisy forward passes)."""
+    return _make_evaluator(model, predict_fn, data, batch_size, key)(model)
 
 
-def _make_evaluator(model, predict_fn, data, batch_size) -> Callable[[Any], float]:
+def _make_evaluator(model, predict_fn, data, batch_size, key=None) -> Callable[[Any], float]:
     x, y = data
     n = _n_samples(data, "data")
     batch_size = min(batch_size, n)
@@ -101,17 +103,18 @@ def _make_evaluator(model, predict_fn, data, batch_size) -> Callable[[Any], floa
     idx = jnp.concatenate([jnp.arange(n), jnp.zeros(pad, jnp.int32)]).reshape(nb, batch_size)
     weight = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(nb, batch_size)
     dyn0, static = eqx.partition(model, eqx.is_array)
+    keys = None if key is None else jax.random.split(key, nb)
 
     def correct(dyn, x, y):
         m = eqx.combine(dyn, static)
 
         def body(total, inp):
-            bidx, w = inp
+            bidx, w, k = inp
             xb = jtu.tree_map(lambda a: a[bidx], x)
-            pred = predict_fn(m, xb)
+            pred = predict_fn(m, xb) if k is None else predict_fn(m, xb, k)
             return total + jnp.sum(w * (pred == y[bidx])), None
 
-        total, _ = jax.lax.scan(body, jnp.zeros(()), (idx, weight))
+        total, _ = jax.lax.scan(body, jnp.zeros(()), (idx, weight, keys))
         return total
 
     compiled = jax.jit(correct).lower(dyn0, x, y).compile()
@@ -123,18 +126,22 @@ def _make_evaluator(model, predict_fn, data, batch_size) -> Callable[[Any], floa
     return run
 
 
-def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update):
-    """Build ``(dyn, opt_state, X, y, perm) -> (dyn, opt_state, losses)``: one scanned epoch."""
+def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key=False):
+    """Build ``(dyn, opt_state, X, y, perm, key) -> (dyn, opt_state, losses)``: one scanned
+    epoch (``key`` split into one key per step when ``with_key``)."""
 
-    def epoch(dyn, opt_state, x, y, perm):
+    def epoch(dyn, opt_state, x, y, perm, key):
         nb = perm.shape[0] // batch_size
         idx = perm[: nb * batch_size].reshape(nb, batch_size)
+        keys = jax.random.split(key, nb) if with_key else None
 
-        def body(carry, bidx):
+        def body(carry, step):
+            bidx, k = step
             dyn, opt_state = carry
             model = eqx.combine(dyn, static)
             xb = jtu.tree_map(lambda a: a[bidx], x)
-            loss, grads = eqx.filter_value_and_grad(loss_fn)(model, xb, y[bidx])
+            args = (model, xb, y[bidx]) + ((k,) if with_key else ())
+            loss, grads = eqx.filter_value_and_grad(loss_fn)(*args)
             params = eqx.filter(model, eqx.is_inexact_array)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             model = eqx.apply_updates(model, updates)
@@ -143,7 +150,7 @@ def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update):
             dyn, _ = eqx.partition(model, eqx.is_array)
             return (dyn, opt_state), loss
 
-        (dyn, opt_state), losses = jax.lax.scan(body, (dyn, opt_state), idx)
+        (dyn, opt_state), losses = jax.lax.scan(body, (dyn, opt_state), (idx, keys))
         return dyn, opt_state, losses
 
     return epoch
@@ -176,6 +183,7 @@ def fit(
     post_update: Callable[[Any], Any] | None = None,
     eval_batch_size: int = 1000,
     select: str = "last",
+    with_key: bool = False,
 ) -> tuple[Any, dict]:
     """Train ``model`` with ``optimizer`` and return ``(model, results)``.
 
@@ -196,6 +204,10 @@ def fit(
         select: which model is returned, tested and saved as ``model.eqx``: ``"last"``, or
             ``"best_val"`` (the epoch with the highest validation accuracy, earliest on ties;
             needs ``val``). Training itself always continues from the last epoch.
+        with_key: call ``loss_fn(model, X, y, key)`` and ``predict_fn(model, X, key)`` with a
+            fresh PRNG key per step and per evaluation batch (for noisy forward passes, e.g. an
+            emulated chip). Step keys derive from ``key`` and the epoch (resuming is exact);
+            evaluation uses the same keys every epoch, so accuracies stay comparable.
 
     Returns:
         The trained model and the results dict: ``config``, ``epochs`` (per epoch:
@@ -240,14 +252,17 @@ def fit(
         best = None
     x_train, y_train = train
     y_train = jnp.asarray(y_train)
-    epoch = _epoch_fn(static, loss_fn, optimizer, batch_size, post_update)
+    epoch = _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key)
     t0 = time.perf_counter()
     perm0 = jnp.arange(n_train)
     run_epoch = jax.jit(epoch, donate_argnums=()).lower(
-        dyn, opt_state, x_train, y_train, perm0
+        dyn, opt_state, x_train, y_train, perm0, key
     ).compile()
-    eval_val = _make_evaluator(model, predict_fn, val, eval_batch_size) if val else None
-    eval_test = _make_evaluator(model, predict_fn, test, eval_batch_size) if test else None
+    k_val, k_test = (jax.random.split(jax.random.fold_in(key, 0x7FFFFFFF)) if with_key
+                     else (None, None))
+    eval_val = _make_evaluator(model, predict_fn, val, eval_batch_size, k_val) if val else None
+    eval_test = (_make_evaluator(model, predict_fn, test, eval_batch_size, k_test) if test
+                 else None)
     results["compile_seconds"] = time.perf_counter() - t0
 
     bar = None
@@ -261,9 +276,11 @@ def fit(
         )
         bar.write(f"compiled in {results['compile_seconds']:.1f} s")
     for e in range(start, epochs):
-        perm = jax.random.permutation(jax.random.fold_in(key, e), n_train)
+        k_epoch = jax.random.fold_in(key, e)
+        perm = jax.random.permutation(k_epoch, n_train)
         t = time.perf_counter()
-        dyn, opt_state, losses = run_epoch(dyn, opt_state, x_train, y_train, perm)
+        dyn, opt_state, losses = run_epoch(dyn, opt_state, x_train, y_train, perm,
+                                           jax.random.fold_in(k_epoch, 1))
         losses = np.asarray(jax.block_until_ready(losses))
         seconds = time.perf_counter() - t
         model = eqx.combine(dyn, static)

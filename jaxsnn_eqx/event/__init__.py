@@ -5,10 +5,15 @@
 * threshold crossings: `lif.threshold_crossing`; root finding: `solvers.py`.
 * single-spike feed-forward layers solved all at once: `lif.first_spike_times` (no event loop).
 * losses and decoding for time-to-first-spike codes: `losses.py`.
+* where a population's forward pass runs: `Backend`, `JaxSimulation`, `Population`
+  (`backend.py`); hardware in the loop: `HardwareRecurrentLIF` (`hardware_lif.py`). The
+  BrainScaleS-2 backends are in `jaxsnn_eqx.hardware`.
 """
 
 from . import losses, solvers
+from .backend import Backend, JaxSimulation, Population, feedforward_blocks
 from .eventprop import EventPropLIF, RecurrentEventPropLIF
+from .hardware_lif import HardwareRecurrentLIF
 from .kernel import AbstractEventLayer, Backward, EventLayer, simulate
 from .lif import LIF, LIFNeuron, LIFParams, LIFState, lif_weight_scale, threshold_crossing
 from .neuron import EventNeuron, Transition
@@ -23,6 +28,11 @@ __all__ = [
     "LIF",
     "EventPropLIF",
     "RecurrentEventPropLIF",
+    "HardwareRecurrentLIF",
+    "Backend",
+    "JaxSimulation",
+    "Population",
+    "feedforward_blocks",
     "LIFNeuron",
     "LIFParams",
     "LIFState",

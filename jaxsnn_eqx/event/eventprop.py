@@ -64,6 +64,8 @@ __all__ = [
     "eventprop_backward",
     "eventprop_lif_backward",
     "adjoint_flow_coefficients",
+    "lif_param_grads",
+    "min_slope",
 ]
 
 # event kinds; the concatenation order below is the processing order of simultaneous events
@@ -146,6 +148,7 @@ def eventprop_backward(
     t_max: float,
     *,
     single_spike: bool = False,
+    slope_floor: float | None = None,
 ) -> EventPropGrads:
     """EventProp backward pass of one LIF population (single sample; ``jax.vmap`` to batch).
 
@@ -159,6 +162,10 @@ def eventprop_backward(
         ct_out_time: ``dL/d out_spikes.time``, ``(max_spikes,)``; unused slots are ignored.
         t_max: end of the simulation (s); the adjoint is zero at ``t_max``.
         single_spike: infinite refractoriness (``t_refrac`` unused).
+        slope_floor: ``None`` (exact), or a lower bound on the membrane slope ``du/dt`` at the
+            spikes, as a fraction of ``theta / tau_mem`` (see `min_slope`): for spike times that
+            were observed (e.g. on hardware) rather than simulated, where the software model's
+            slope can be tiny or negative.
 
     Returns:
         `EventPropGrads`.
@@ -168,12 +175,25 @@ def eventprop_backward(
     backward sweep over the merged events.
     """
     if single_spike and weight_rec is None:
-        return _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time)
+        return _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time,
+                                         slope_floor=slope_floor)
     return _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_time, t_max,
-                          single_spike=single_spike)
+                          single_spike=single_spike, slope_floor=slope_floor)
 
 
-def _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time):
+def min_slope(u_dot, theta, tau_mem, slope_floor: float | None):
+    """``du/dt`` at a spike, bounded below by ``slope_floor theta / tau_mem`` (no bound for
+    ``None``). A spike simulated by the software model crosses with ``du/dt > 0``; a spike
+    observed elsewhere (a chip, an emulator with perturbed parameters) may not match the model's
+    membrane, whose slope there can be near zero or negative. The adjoint jump ``-G / (du/dt)``
+    would then be huge or of the wrong sign; the floor keeps it bounded and of the right sign."""
+    if slope_floor is None:
+        return u_dot
+    return jnp.maximum(u_dot, slope_floor * theta / tau_mem)
+
+
+def _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time, *,
+                              slope_floor=None):
     """EventProp of a feed-forward population of single-spike neurons, without a sweep.
 
     After its only spike at ``t*`` a neuron's adjoint is zero (it never fires again, and
@@ -206,7 +226,7 @@ def _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time
     felt = valid[:, None] & fired[None, :] & (lag > 0)
     a, b, c = adjoint_flow_coefficients(jnp.where(felt, lag, 0.0), tm, ts)
     i_star = jnp.sum(jnp.where(felt, w / ts * a, 0.0), axis=0)  # synaptic current at t*
-    u_dot = (i_star - theta) / tm
+    u_dot = min_slope((i_star - theta) / tm, theta, tm, slope_floor)
     lam_star = jnp.where(fired, -g_star / jnp.where(fired, u_dot, 1.0), 0.0)  # lambda_u(t*-)
     lam_u = jnp.where(felt, b * lam_star, 0.0)
     lam_i = jnp.where(felt, c * lam_star, 0.0)
@@ -218,7 +238,7 @@ def _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time
 
 
 def _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_time, t_max, *,
-                   single_spike):
+                   single_spike, slope_floor=None):
     """The general EventProp backward pass: two sweeps over the merged events."""
     dtype = jnp.result_type(weight, in_spikes.time, out_spikes.time)
     in_size, size = weight.shape
@@ -284,7 +304,7 @@ def _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_tim
         if recurrent:
             g_wr = g_wr.at[j].add(jnp.where(e_spike, lam_i / ts, 0.0))
             g_time = g_time + jnp.where(e_spike, jnp.dot(weight_rec[j], dl_dt_unit), 0.0)
-        u_dot = (i_at - theta[j]) / tm[j]
+        u_dot = min_slope((i_at - theta[j]) / tm[j], theta[j], tm[j], slope_floor)
         lam_u_spike = -g_time / jnp.where(e_spike, u_dot, 1.0)
 
         # end of the refractory period of j: the free flow restarts from u_r
@@ -342,11 +362,18 @@ def eventprop_lif_backward(neuron, weight, weight_rec, spikes_in, spikes_out, gr
     """
     if not isinstance(neuron, LIFNeuron):
         raise TypeError(f"EventProp supports LIFNeuron, got {type(neuron).__name__}.")
-    p = neuron.params
     g = eventprop_backward(
-        p, weight, weight_rec, spikes_in, spikes_out, grad_time, t_max,
+        neuron.params, weight, weight_rec, spikes_in, spikes_out, grad_time, t_max,
         single_spike=neuron.single_spike,
     )
+    return lif_param_grads(neuron, g), g.weight, g.weight_rec, g.in_time
+
+
+def lif_param_grads(neuron: LIFNeuron, g: EventPropGrads) -> LIFNeuron:
+    """The cotangent of ``neuron`` (an `LIFNeuron`-shaped tree) from `EventPropGrads`: the
+    array-valued ``v_th``, ``v_reset``, ``v_leak`` and ``t_refrac`` get theirs, summed to the
+    parameter's shape; everything else (time constants, floats) ``None``."""
+    p = neuron.params
     g_params = LIFParams.__new__(LIFParams)
     fields = {
         "tau_mem": None,
@@ -358,8 +385,7 @@ def eventprop_lif_backward(neuron, weight, weight_rec, spikes_in, spikes_out, gr
     }
     for name, value in fields.items():
         object.__setattr__(g_params, name, value)
-    g_neuron = eqx.tree_at(lambda n: n.params, neuron, g_params)
-    return g_neuron, g.weight, g.weight_rec, g.in_time
+    return eqx.tree_at(lambda n: n.params, neuron, g_params)
 
 
 # ----------------------------------------------------------------------------- layers

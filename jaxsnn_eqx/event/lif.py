@@ -212,7 +212,9 @@ def _solve_newton(args, active=None):
         u = membrane(t, u0, i0, tm, ts)
         return u - theta, (i0 * jnp.exp(-t / ts) - u) / tm
 
-    root = newton_bracketed(f_df, jnp.zeros_like(hi), hi, active=has)
+    # |u - theta| below the rounding noise of evaluating u: as close to the root as f resolves
+    f_tol = 4 * jnp.finfo(hi.dtype).eps * (jnp.abs(theta) + jnp.abs(u0) + jnp.abs(i0))
+    root = newton_bracketed(f_df, jnp.zeros_like(hi), hi, active=has, f_tol=f_tol)
     return _at_threshold(args, jnp.where(has, root, jnp.inf))
 
 

@@ -29,11 +29,14 @@ def newton_bracketed(
     hi: Float[Array, "*n"],
     max_iter: int = 100,
     active: Bool[Array, "*n"] | None = None,
+    f_tol: Float[Array, "*n"] | float = 0.0,
 ) -> Float[Array, "*n"]:
     """Root of an increasing function in ``[lo, hi]`` (``f(lo) < 0 <= f(hi)``), elementwise.
 
     Starts at ``lo``; takes Newton steps, bisecting whenever a step would leave the current
-    bracket; stops when no entry moves by more than a few ulps (or after ``max_iter`` steps).
+    bracket; stops when no entry moves by more than a few ulps, or its residual is within
+    ``f_tol`` (the rounding noise of evaluating ``f``: closer than that, Newton steps only
+    chase noise and may cycle between two points a few ulps apart), or after ``max_iter``.
     Entries with ``active`` false are not iterated (they return ``lo``); entries with an invalid
     bracket return garbage inside ``[lo, hi]``: mask them afterwards.
     """
@@ -55,8 +58,9 @@ def newton_bracketed(
         inside = ok & (x_newton >= a) & (x_newton <= b)
         x_new = jnp.where(inside, x_newton, 0.5 * (a + b))
         tol = 2 * eps * jnp.abs(x_new) + tiny
-        done = (fx == 0) | (inside & (jnp.abs(step) <= tol)) | (b - a <= tol)
-        x_new = jnp.where(fx == 0, x, x_new)
+        done = ((jnp.abs(fx) <= f_tol) | (inside & (jnp.abs(step) <= tol))
+                | (b - a <= tol))
+        x_new = jnp.where(jnp.abs(fx) <= f_tol, x, x_new)
         return i + 1, jnp.where(moving, x_new, x), a, b, moving & ~done
 
     moving = jnp.ones(jnp.shape(lo), bool) if active is None else active

@@ -1,5 +1,23 @@
-"""BrainScaleS-2 backends (Emulator, BSS2Executor, mapping, calibration).
+"""BrainScaleS-2 (BSS-2) backends: where an event population's forward pass runs.
 
-Not implemented yet: this namespace is reserved so that ``from jaxsnn_eqx import hardware`` keeps
-working once the backends land (the `Backend` protocol will live with the event kernel).
+* `Backend`, `JaxSimulation`, `Population` (re-exported from `jaxsnn_eqx.event.backend`, where
+  the protocol lives with the event kernel: ``hardware`` imports ``event``, never the reverse).
+* `Emulator`: the chip emulated by a perturbed exact simulation (weight quantisation, time
+  stamps, jitter, fixed-pattern variation, spike loss); `Emulator.ideal()` equals
+  `JaxSimulation`.
+* `BSS2Executor`: the chip itself (needs the BSS-2 software stack; a clear error without it).
+* `Mapping`: populations and projections placed onto neuron circuits and synapse rows.
+* `weights`: model weights <-> signed 6-bit hardware weights.
+
+`event.HardwareRecurrentLIF` takes any of these as its ``backend``.
 """
+
+from ..event.backend import Backend, JaxSimulation, Population
+from . import weights
+from .emulator import Emulator
+from .executor import BSS2Executor
+from .mapping import Mapping
+
+__all__ = [
+    "Backend", "JaxSimulation", "Population", "Emulator", "BSS2Executor", "Mapping", "weights",
+]

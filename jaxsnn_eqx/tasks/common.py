@@ -87,14 +87,15 @@ def unit_factors(model):
 
 
 def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, optimizer, key,
-             t0: float) -> dict:
-    """`train.fit` with the common flags; adds ``total_seconds`` (since ``t0``, so data and
-    compilation count) to the results and to ``args.out/results.json``."""
+             t0: float, **fit_kwargs) -> dict:
+    """`train.fit` with the common flags (and ``fit_kwargs``, e.g. ``post_update``,
+    ``with_key``); adds ``total_seconds`` (since ``t0``, so data and compilation count) to the
+    results and to ``args.out/results.json``."""
     _, results = fit(
         model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
         optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=key,
         out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
-        select=args.select,
+        select=args.select, **fit_kwargs,
     )
     results["total_seconds"] = time.perf_counter() - t0
     if args.out is not None:
@@ -103,11 +104,12 @@ def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, o
 
 
 def run_yinyang(args: argparse.Namespace, *, encode, build_model, make_fns, step_factors,
-                t0: float | None = None) -> dict:
+                t0: float | None = None, **fit_kwargs) -> dict:
     """The Yin-Yang tasks' shared recipe: seeded splits, ``encode(x, args)``, ``build_model(key,
     args)``, ``make_fns(args) -> (loss_fn, predict_fn)``, the schedule of `train.make_optimizer`
     with per-parameter step sizes ``step_factors(model, args)`` (see `scale_updates`), then
-    `fit_task`. Returns the results (also written to ``args.out``)."""
+    `fit_task` (``fit_kwargs`` go to `train.fit`). Returns the results (also written to
+    ``args.out``)."""
     t0 = time.perf_counter() if t0 is None else t0
     splits = data.yinyang_splits(args.seed, n_train=args.n_train, n_val=args.n_val,
                                  n_test=args.n_test)
@@ -118,7 +120,8 @@ def run_yinyang(args: argparse.Namespace, *, encode, build_model, make_fns, step
     steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
     base = make_optimizer(args.lr, args.epochs, steps_per_epoch)
     optimizer = optax.chain(base, scale_updates(step_factors(model, args)))
-    return fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0)
+    return fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0,
+                    **fit_kwargs)
 
 
 def finish(args: argparse.Namespace, results: dict) -> dict:

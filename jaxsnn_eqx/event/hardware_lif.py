@@ -1,0 +1,212 @@
+"""Hardware in the loop: a recurrent LIF population whose forward pass runs on a `Backend`.
+
+`HardwareRecurrentLIF` is `RecurrentEventPropLIF` with a ``backend``: the forward pass runs on
+the backend (the exact simulation, the BrainScaleS-2 emulator, or the chip) and returns the
+*observed* spikes; the backward pass is EventProp of the software model (this module's weights
+and parameters) evaluated at those observed spikes. Equal spike times, common on a chip that
+time-stamps spikes with an 8 ns clock, are processed in the order of the observed list (earlier
+slots first) with dt = 0, exactly; no noise is added to separate them.
+
+A population whose masks form a feed-forward chain of blocks (`feedforward_blocks`, e.g. the
+25-100-3 network of the published hardware experiments) takes EventProp block by block, in
+closed form for single-spike neurons (`eventprop._single_spike_feedforward` per block, from the
+last block to the first, passing the cotangents of the spike times down), instead of the
+backward sweep over all events. With an ideal backend the result equals `RecurrentEventPropLIF`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..spikes import Spikes
+from .backend import Backend, Population, block_neuron, feedforward_blocks
+from .eventprop import (
+    EventPropGrads,
+    RecurrentEventPropLIF,
+    _single_spike_feedforward,
+    eventprop_backward,
+    lif_param_grads,
+)
+from .lif import LIFNeuron, LIFParams
+
+__all__ = ["HardwareRecurrentLIF", "eventprop_at_observed"]
+
+
+class _Config(NamedTuple):
+    t_max: float
+    max_spikes: int
+    single_spike: bool
+    blocks: tuple[int, ...] | None
+    slope_floor: float | None
+
+
+def _block_spikes(spikes: Spikes, lo: int, hi: int) -> Spikes:
+    """The slots of neurons ``lo..hi-1`` (indices shifted to start at 0); others unused.
+    Keeps every slot where it is, so cotangents map back one to one."""
+    inside = (spikes.idx >= lo) & (spikes.idx < hi)
+    return Spikes(jnp.where(inside, spikes.time, jnp.inf), jnp.where(inside, spikes.idx - lo, -1))
+
+
+def eventprop_at_observed(
+    params: LIFParams,
+    weight_in: Float[Array, "in_size size"],
+    weight_rec: Float[Array, "size size"],
+    in_spikes: Spikes,
+    out_spikes: Spikes,
+    ct_out_time: Float[Array, " max_spikes"],
+    t_max: float,
+    *,
+    single_spike: bool,
+    blocks: tuple[int, ...] | None = None,
+    slope_floor: float | None = None,
+) -> EventPropGrads:
+    """EventProp of an LIF population at given (observed) output spikes (one sample).
+
+    ``blocks`` (see `feedforward_blocks`): with single-spike neurons the closed form of
+    `eventprop_backward` block by block; otherwise (or ``None``) the sweep over all events.
+    ``slope_floor``: see `eventprop.min_slope`. Arguments otherwise as `eventprop_backward`.
+    """
+    if blocks is None or not single_spike:
+        return eventprop_backward(params, weight_in, weight_rec, in_spikes, out_spikes,
+                                  ct_out_time, t_max, single_spike=single_spike,
+                                  slope_floor=slope_floor)
+    size = weight_in.shape[1]
+    edges = [int(e) for e in np.cumsum([0, *blocks])]
+    dtype = jnp.result_type(weight_in, weight_rec, in_spikes.time, out_spikes.time)
+    ct = jnp.where(jnp.isfinite(out_spikes.time), ct_out_time.astype(dtype), 0.0)
+    g_rec = jnp.zeros((size, size), dtype)
+    g_th = [None] * len(blocks)
+    for b in reversed(range(len(blocks))):  # last block first: its inputs' cotangents go down
+        lo, hi = edges[b], edges[b + 1]
+        p_b = block_neuron(LIFNeuron(params), lo, hi, size).params
+        out_b = _block_spikes(out_spikes, lo, hi)
+        if b == 0:
+            g = _single_spike_feedforward(p_b, weight_in[:, lo:hi], in_spikes, out_b, ct,
+                                          slope_floor=slope_floor)
+            g_in, ct_in_time = g.weight, g.in_time
+        else:
+            lo_p = edges[b - 1]
+            in_b = _block_spikes(out_spikes, lo_p, lo)
+            g = _single_spike_feedforward(p_b, weight_rec[lo_p:lo, lo:hi], in_b, out_b, ct,
+                                          slope_floor=slope_floor)
+            g_rec = g_rec.at[lo_p:lo, lo:hi].set(g.weight)
+            ct = ct + jnp.where(in_b.idx >= 0, g.in_time, 0.0)
+        g_th[b] = g.v_th
+    zeros = jnp.zeros((size,), dtype)
+    g_weight_in = jnp.zeros_like(weight_in, dtype).at[:, :edges[1]].set(g_in)
+    return EventPropGrads(weight=g_weight_in, weight_rec=g_rec, in_time=ct_in_time,
+                          v_th=jnp.concatenate(g_th), v_reset=zeros, t_refrac=zeros)
+
+
+def _observe(vjp_arg, in_idx, backend, cfg, key):
+    """The backend's observed output ``(time, idx)`` of one sample."""
+    params, w_in, w_rec, in_time = jax.lax.stop_gradient(vjp_arg)
+    pop = Population(LIFNeuron(params, single_spike=cfg.single_spike), w_in, w_rec,
+                     cfg.t_max, cfg.max_spikes, cfg.blocks)
+    out = backend(pop, Spikes(in_time, in_idx), key=key)
+    return out.time, out.idx
+
+
+@eqx.filter_custom_vjp
+def _in_the_loop(vjp_arg, in_idx, backend, cfg, key):
+    return _observe(vjp_arg, in_idx, backend, cfg, key)
+
+
+@_in_the_loop.def_fwd
+def _in_the_loop_fwd(perturbed, vjp_arg, in_idx, backend, cfg, key):
+    del perturbed
+    out = _observe(vjp_arg, in_idx, backend, cfg, key)
+    return out, out
+
+
+@_in_the_loop.def_bwd
+def _in_the_loop_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, backend, cfg, key):
+    del perturbed, backend, key
+    out_t, out_i = residuals
+    params, w_in, w_rec, in_time = vjp_arg
+    g_time = grad_obj[0]
+    g_time = jnp.zeros_like(out_t) if g_time is None else g_time
+    g = eventprop_at_observed(
+        params, w_in, w_rec, Spikes(in_time, in_idx), Spikes(out_t, out_i), g_time, cfg.t_max,
+        single_spike=cfg.single_spike, blocks=cfg.blocks, slope_floor=cfg.slope_floor)
+    g_params = lif_param_grads(LIFNeuron(params, single_spike=cfg.single_spike), g).params
+    return g_params, g.weight, g.weight_rec, g.in_time
+
+
+class HardwareRecurrentLIF(RecurrentEventPropLIF):
+    """`RecurrentEventPropLIF` whose forward pass runs on a ``backend`` (hardware in the loop).
+
+    ``hw(spikes, key=key)`` returns the spikes the backend observed (length ``max_spikes``,
+    sorted; indices in ``[0, size)``); gradients are EventProp of this software model at those
+    spikes (see the module docstring). ``key`` feeds the backend's trial-to-trial noise: a
+    backend that is not ideal (e.g. `hardware.Emulator()`) needs one per call.
+
+    Attributes (besides `RecurrentEventPropLIF`'s):
+        backend: a `Backend`: `hardware.JaxSimulation()`, `hardware.Emulator(...)`,
+            `hardware.BSS2Executor(...)`.
+        blocks: the feed-forward blocks of the masks (`feedforward_blocks`), fixed at
+            construction; ``None`` for a recurrent population. A mask edited afterwards
+            (``eqx.tree_at``) must keep within them, or the call raises.
+        slope_floor: lower bound of ``du/dt`` at observed spikes in the backward pass, as a
+            fraction of ``(v_th - v_leak) / tau_mem`` (`eventprop.min_slope`); ``None``: none.
+    """
+
+    backend: Backend
+    blocks: tuple[int, ...] | None = eqx.field(static=True)
+    slope_floor: float | None = eqx.field(static=True)
+
+    def __init__(self, in_size: int, size: int, *, backend: Backend,
+                 slope_floor: float | None = 0.1, **kwargs):
+        """Arguments as `RecurrentEventPropLIF`, plus ``backend`` and ``slope_floor``."""
+        if not isinstance(backend, Backend):
+            raise TypeError(f"HardwareRecurrentLIF: backend must be an event.Backend (e.g. "
+                            f"hardware.Emulator()), got {type(backend).__name__}.")
+        if slope_floor is not None and not slope_floor > 0:
+            raise ValueError(f"HardwareRecurrentLIF: slope_floor must be positive or None, got "
+                             f"{slope_floor}.")
+        super().__init__(in_size, size, **kwargs)
+        self.backend = backend
+        self.blocks = feedforward_blocks(self.mask_in, self.mask)
+        self.slope_floor = None if slope_floor is None else float(slope_floor)
+
+    def population(self) -> Population:
+        """The population as the backend sees it (masked weights, blocks)."""
+        w_in, w_rec = self.effective_weights
+        return Population(self.neuron, w_in, w_rec, self.t_max, self.max_spikes, self.blocks)
+
+    def _check_blocks(self, x):
+        if self.blocks is None:
+            return x
+        edges = np.cumsum([0, *self.blocks])
+        allowed = np.zeros((self.size, self.size), bool)
+        for a, b, c in zip(edges[:-2], edges[1:-1], edges[2:], strict=True):
+            allowed[a:b, b:c] = True
+        bad = jnp.any(self.mask & ~allowed)
+        if self.mask_in is not None:
+            bad = bad | jnp.any(self.mask_in[:, edges[1]:])
+        return eqx.error_if(x, bad, "HardwareRecurrentLIF: the masks no longer match the "
+                                    f"feed-forward blocks {self.blocks} fixed at construction; "
+                                    "build a new layer for another connectivity.")
+
+    def __call__(self, spikes: Spikes, *, key: PRNGKeyArray | None = None) -> Spikes:
+        if spikes.time.ndim != 1:
+            raise ValueError(f"HardwareRecurrentLIF: expected unbatched Spikes, got shape "
+                             f"{spikes.time.shape}; batch with jax.vmap (one key per sample).")
+        if key is None and self.backend.needs_key:
+            raise ValueError(f"HardwareRecurrentLIF: the backend {type(self.backend).__name__} "
+                             "adds trial-to-trial noise; pass key= (one per call/sample).")
+        w_in, w_rec = self.effective_weights
+        dtype = jnp.result_type(w_in, w_rec, spikes.time)
+        in_time = self._check_blocks(spikes.time.astype(dtype))
+        cfg = _Config(self.t_max, self.max_spikes, self.single_spike, self.blocks,
+                      self.slope_floor)
+        in_idx = jax.lax.stop_gradient(spikes.idx)
+        out_t, out_i = _in_the_loop((self.params, w_in, w_rec, in_time), in_idx, self.backend,
+                                    cfg, key)
+        return Spikes(out_t, out_i)

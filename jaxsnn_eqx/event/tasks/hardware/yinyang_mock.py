@@ -1,0 +1,9 @@
+"""``python -m jaxsnn_eqx.event.tasks.hardware.yinyang_mock``: Yin-Yang trained with an emulated
+BrainScaleS-2 chip in the loop (see `jaxsnn_eqx.tasks.yinyang_hardware`)."""
+
+import sys
+
+from ....tasks.yinyang_hardware import main
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
