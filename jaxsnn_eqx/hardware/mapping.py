@@ -365,14 +365,19 @@ class Mapping:
         if len(ws) != len(self.projections):
             raise ValueError(f"Mapping.population_weights: {len(ws)} layers for "
                              f"{len(self.projections)} projections.")
-        dtype = jnp.result_type(*ws)
-        w_in = jnp.zeros((self.in_size, self.size), dtype)
-        w_rec = jnp.zeros((self.size, self.size), dtype)
         for q, w in zip(self.projections, ws, strict=True):
             shape = (self._count(q.pre), self._count(q.post))
             if w.shape != shape:
                 raise ValueError(f"Mapping.population_weights: layer weight {w.shape} does not "
                                  f"match projection {q.name} {shape}.")
+        return self._place(ws, jnp.result_type(*ws))
+
+    def _place(self, blocks, dtype) -> tuple[Array, Array]:
+        """One-population ``(weight_in, weight_rec)`` with each projection's block (masked) at
+        its place, zeros elsewhere."""
+        w_in = jnp.zeros((self.in_size, self.size), dtype)
+        w_rec = jnp.zeros((self.size, self.size), dtype)
+        for q, w in zip(self.projections, blocks, strict=True):
             if q.mask is not None:
                 w = jnp.where(q.mask, w, 0.0)
             if q.pre == INPUT:
@@ -457,23 +462,17 @@ class Mapping:
             raise ValueError(f"Mapping.from_hardware: got projections {sorted(hardware)}, "
                              f"expected {sorted(names)}.")
         dtype = jnp.result_type(float) if dtype is None else dtype
-        w_in = jnp.zeros((self.in_size, self.size), dtype)
-        w_rec = jnp.zeros((self.size, self.size), dtype)
+        blocks = []
         for q in self.projections:
             exc, inh = (jnp.asarray(a, jnp.int32) for a in hardware[q.name])  # uint8-safe
             shape = (self._count(q.pre), self._count(q.post))
             if exc.shape != shape or inh.shape != shape:
                 raise ValueError(f"Mapping.from_hardware: {q.name} weights {exc.shape}, "
                                  f"{inh.shape} != {shape}.")
-            w = hw_weights.from_hardware(exc - inh, scale=scale,
-                                         tau_syn=self._tau(tau_syn, q.post), dtype=dtype)
-            if q.mask is not None:
-                w = jnp.where(q.mask, w, 0.0)
-            if q.pre == INPUT:
-                w_in = w_in.at[:, self.span(q.post)].set(w)
-            else:
-                w_rec = w_rec.at[self.span(q.pre), self.span(q.post)].set(w)
-        return w_in, w_rec
+            blocks.append(hw_weights.from_hardware(exc - inh, scale=scale,
+                                                   tau_syn=self._tau(tau_syn, q.post),
+                                                   dtype=dtype))
+        return self._place(blocks, dtype)
 
     def synapse_matrix(self, hardware: HardwareWeights) -> Int[Array, "row_count size"]:
         """The synapse array as on the chip: ``[row, neuron circuit]`` weights (``0..63``), row
