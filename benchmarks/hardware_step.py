@@ -48,12 +48,10 @@ def main(argv=None):
         hw.in_size, hw.size, params=hw.params, t_max=hw.t_max, max_spikes=hw.max_spikes,
         weight_in=hw.weight_in, weight_rec=hw.weight_rec, mask=hw.mask, mask_in=hw.mask_in,
         single_spike=True)
-    soft_loss = lambda m, xb, yb: loss_keyed(
-        _Keyless(m), xb, yb, key)
     rows = [
         ("HardwareRecurrentLIF + JaxSimulation (blocks)", hw, loss_fn),
         ("same, as one recurrent population (event loop)", one_pop, loss_fn),
-        ("RecurrentEventPropLIF (software model, event loop)", soft, soft_loss),
+        ("RecurrentEventPropLIF (software model, event loop)", soft, loss_fn),
         ("HardwareRecurrentLIF + Emulator() (default chip)",
          task.build_model(jax.random.PRNGKey(0), args, backend=hardware.Emulator()), loss_fn),
     ]
@@ -66,18 +64,6 @@ def main(argv=None):
         print(f"{name:55s} {c:9.1f} {t:9.3f} {t / base:9.1f}", flush=True)
     if a.json:
         a.json.write_text(json.dumps(dict(backend=jax.default_backend(), rows=results), indent=2))
-
-
-class _Keyless:
-    """`RecurrentEventPropLIF` called like the hardware layer (``key=`` ignored)."""
-
-    def __init__(self, model):
-        self.model = model
-        self.size = model.size
-        self.effective_weights = model.effective_weights
-
-    def __call__(self, s, key=None):
-        return self.model(s)
 
 
 if __name__ == "__main__":

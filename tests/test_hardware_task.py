@@ -75,3 +75,14 @@ def test_default_run_reaches_95_percent(tmp_path):
            str(tmp_path), "--no-progress"]
     subprocess.run(cmd, check=True)
     assert json.loads((tmp_path / "results.json").read_text())["test_accuracy"] >= 0.95
+
+
+def test_bss2_task_stops_at_once_without_the_stack(tmp_path):
+    for cmd in (["-m", "jaxsnn_eqx.event.tasks.hardware.yinyang"],
+                ["-m", "jaxsnn_eqx.cli", "train", "yinyang", "--method", "hardware",
+                 "--backend", "bss2"]):
+        proc = subprocess.run([sys.executable, *cmd, "--out", str(tmp_path)],
+                              capture_output=True, text=True)
+        assert proc.returncode != 0
+        assert "hxtorch" in proc.stderr and "--backend emulator" in proc.stderr
+        assert not (tmp_path / "results.json").exists()

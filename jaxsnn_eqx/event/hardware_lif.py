@@ -104,9 +104,10 @@ def eventprop_at_observed(
                           v_th=jnp.concatenate(g_th), v_reset=zeros, t_refrac=zeros)
 
 
-def _observe(vjp_arg, in_idx, backend, cfg, key):
+def _observe(vjp_arg, in_idx, backend, cfg, key, target):
     """The backend's observed output ``(time, idx)`` of one sample."""
     params, w_in, w_rec, in_time = jax.lax.stop_gradient(vjp_arg)
+    params = params if target is None else target
     pop = Population(LIFNeuron(params, single_spike=cfg.single_spike), w_in, w_rec,
                      cfg.t_max, cfg.max_spikes, cfg.blocks)
     out = backend(pop, Spikes(in_time, in_idx), key=key)
@@ -114,20 +115,21 @@ def _observe(vjp_arg, in_idx, backend, cfg, key):
 
 
 @eqx.filter_custom_vjp
-def _in_the_loop(vjp_arg, in_idx, backend, cfg, key):
-    return _observe(vjp_arg, in_idx, backend, cfg, key)
+def _in_the_loop(vjp_arg, in_idx, backend, cfg, key, target):
+    return _observe(vjp_arg, in_idx, backend, cfg, key, target)
 
 
 @_in_the_loop.def_fwd
-def _in_the_loop_fwd(perturbed, vjp_arg, in_idx, backend, cfg, key):
+def _in_the_loop_fwd(perturbed, vjp_arg, in_idx, backend, cfg, key, target):
     del perturbed
-    out = _observe(vjp_arg, in_idx, backend, cfg, key)
+    out = _observe(vjp_arg, in_idx, backend, cfg, key, target)
     return out, out
 
 
 @_in_the_loop.def_bwd
-def _in_the_loop_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, backend, cfg, key):
-    del perturbed, backend, key
+def _in_the_loop_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, backend, cfg, key,
+                     target):
+    del perturbed, backend, key, target
     out_t, out_i = residuals
     params, w_in, w_rec, in_time = vjp_arg
     g_time = grad_obj[0]
@@ -155,15 +157,23 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
             (``eqx.tree_at``) must keep within them, or the call raises.
         slope_floor: lower bound of ``du/dt`` at observed spikes in the backward pass, as a
             fraction of ``(v_th - v_leak) / tau_mem`` (`eventprop.min_slope`); ``None``: none.
+        target_params: the neuron parameters the backend is asked to realise, when they differ
+            from the software model ``params`` used for the gradients: e.g. ``params`` measured
+            per circuit (`hardware.Calibration.params`) and ``target_params`` the calibration's
+            nominal targets, which a chip (or `hardware.Emulator`) realises with its own
+            deviations. ``None``: ``params``. Not trained.
     """
 
     backend: Backend
     blocks: tuple[int, ...] | None = eqx.field(static=True)
     slope_floor: float | None = eqx.field(static=True)
+    target_params: LIFParams | None
 
     def __init__(self, in_size: int, size: int, *, backend: Backend,
-                 slope_floor: float | None = 0.1, **kwargs):
-        """Arguments as `RecurrentEventPropLIF`, plus ``backend`` and ``slope_floor``."""
+                 slope_floor: float | None = 0.1, target_params: LIFParams | None = None,
+                 **kwargs):
+        """Arguments as `RecurrentEventPropLIF`, plus ``backend``, ``slope_floor`` and
+        ``target_params``."""
         if not isinstance(backend, Backend):
             raise TypeError(f"HardwareRecurrentLIF: backend must be an event.Backend (e.g. "
                             f"hardware.Emulator()), got {type(backend).__name__}.")
@@ -174,11 +184,14 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
         self.backend = backend
         self.blocks = feedforward_blocks(self.mask_in, self.mask)
         self.slope_floor = None if slope_floor is None else float(slope_floor)
+        self.target_params = target_params
 
     def population(self) -> Population:
         """The population as the backend sees it (masked weights, blocks)."""
         w_in, w_rec = self.effective_weights
-        return Population(self.neuron, w_in, w_rec, self.t_max, self.max_spikes, self.blocks)
+        params = self.params if self.target_params is None else self.target_params
+        return Population(LIFNeuron(params, single_spike=self.single_spike), w_in, w_rec,
+                          self.t_max, self.max_spikes, self.blocks)
 
     def _check_blocks(self, x):
         if self.blocks is None:
@@ -207,6 +220,8 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
         cfg = _Config(self.t_max, self.max_spikes, self.single_spike, self.blocks,
                       self.slope_floor)
         in_idx = jax.lax.stop_gradient(spikes.idx)
+        target = None if self.target_params is None else jax.lax.stop_gradient(
+            self.target_params)
         out_t, out_i = _in_the_loop((self.params, w_in, w_rec, in_time), in_idx, self.backend,
-                                    cfg, key)
+                                    cfg, key, target)
         return Spikes(out_t, out_i)

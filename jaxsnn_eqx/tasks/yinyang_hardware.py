@@ -11,8 +11,9 @@ exact `hardware.JaxSimulation`, or the chip); gradients are EventProp of the sof
 the observed spikes (`event.HardwareRecurrentLIF`). After each step the weights are clipped to
 the range the synapses can represent.
 
-Entry points: ``python -m jaxsnn_eqx.event.tasks.hardware.yinyang_mock`` and
-``jaxsnn-eqx train yinyang --method hardware --backend emulator``.
+Entry points: ``python -m jaxsnn_eqx.event.tasks.hardware.yinyang_mock`` (=
+``jaxsnn-eqx train yinyang --method hardware --backend emulator``) and, on a system with the
+BSS-2 stack, ``python -m jaxsnn_eqx.event.tasks.hardware.yinyang`` (= ``--backend bss2``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "/ tau_mem (0: none)")
     g.add_argument("--no-clip", dest="clip", action="store_false",
                    help="do not clip the weights to the synapses' range after each step")
+    g.add_argument("--time-offset", type=float, default=0.0,
+                   help="bss2: correction added to the chip's read-out times (s; e.g. -4e-7 "
+                        "for a delay of 50 clock cycles)")
+    g.add_argument("--calibration", type=str, default=None, metavar="DIR",
+                   help="software model with the per-neuron parameters measured by "
+                        "`python -m jaxsnn_eqx.hardware.calib` (DIR/calibration.json) instead "
+                        "of the nominal ones")
 
     n = parser.add_argument_group("network, encoding and loss")
     n.add_argument("--hidden", type=positive_int, default=100, help="hidden LIF neurons")
@@ -115,7 +123,11 @@ def make_backend(args: argparse.Namespace) -> event.Backend:
     if args.backend == "ideal":
         return hardware.JaxSimulation()
     if args.backend == "bss2":
-        return hardware.BSS2Executor(weight_scale=args.weight_scale)
+        chip_config = None  # the chip's nightly calibration
+        if args.calibration is not None:
+            chip_config = hardware.Calibration.load(args.calibration).chip_config
+        return hardware.BSS2Executor(calibration=chip_config, weight_scale=args.weight_scale,
+                                     time_offset=args.time_offset)
     return hardware.Emulator(
         weight_scale=args.weight_scale, weight_bits=args.weight_bits or None,
         time_resolution=args.time_resolution, jitter=args.jitter, jitter_bias=args.jitter_bias,
@@ -145,9 +157,15 @@ def build_model(key: jax.Array, args: argparse.Namespace, backend=None):
     `make_backend`)."""
     m = mapping(args)
     mask_in, mask = m.masks()
-    p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=1.0)
+    p = target = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=1.0)
+    if args.calibration is not None:
+        # the software model: the chip's measured neurons (not trained); a chip (or its
+        # emulation) is still asked for the nominal targets, the exact simulation simulates
+        # the measured twin
+        p = hardware.Calibration.load(args.calibration).params(m.size)
+        target = p if args.backend == "ideal" else target
     n_in, h = m.in_size, args.hidden
-    w1 = event.lif_weight_scale(p)
+    w1 = event.lif_weight_scale(event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn))
     k1, k2 = jax.random.split(key)
     weight_in = w1 * (args.init_hidden[0] + args.init_hidden[1]
                       * jax.random.normal(k1, (n_in, m.size))) / n_in
@@ -157,7 +175,7 @@ def build_model(key: jax.Array, args: argparse.Namespace, backend=None):
         n_in, m.size, params=p, t_max=args.t_max, max_spikes=m.size, weight_in=weight_in,
         weight_rec=weight_rec, mask=mask, mask_in=mask_in, single_spike=True,
         backend=make_backend(args) if backend is None else backend,
-        slope_floor=args.slope_floor or None,
+        slope_floor=args.slope_floor or None, target_params=target,
     )
 
 
@@ -208,8 +226,10 @@ def clip_to_synapses(args: argparse.Namespace):
 
 
 def weight_units(model, args: argparse.Namespace):
-    """Adam's steps in units of the current jump ``w / tau_syn`` (V) of one input spike."""
-    return eqx.tree_at(lambda m: (m.weight_in, m.weight_rec), unit_factors(model),
+    """Adam's steps in units of the current jump ``w / tau_syn`` (V) of one input spike; the
+    neuron parameters (arrays when calibrated) stay fixed."""
+    units = jax.tree.map(lambda _: 0.0, unit_factors(model))
+    return eqx.tree_at(lambda m: (m.weight_in, m.weight_rec), units,
                        (args.tau_syn, args.tau_syn))
 
 
@@ -217,6 +237,11 @@ def run(args: argparse.Namespace) -> dict:
     """Train and evaluate on the backend; returns the results (also written to ``args.out``)."""
     t0 = time.perf_counter()
     args = _resolve(args)
+    if args.backend == "bss2" and hardware.executor.missing_stack():
+        raise SystemExit(
+            "yinyang_hardware: --backend bss2 needs the BrainScaleS-2 software stack (missing: "
+            f"{', '.join(hardware.executor.missing_stack())}; not on PyPI, it comes with access "
+            "to a BSS-2 system). Train on the emulated chip instead: --backend emulator.")
     return run_yinyang(args, encode=encode, build_model=build_model, make_fns=make_fns,
                        step_factors=weight_units, t0=t0, with_key=True,
                        post_update=clip_to_synapses(args))

@@ -1,0 +1,5 @@
+"""Stand-in of ``dlens_vx_v3``: the subset of ``hal``, ``halco`` and ``lola`` the executor uses."""
+
+from . import hal, halco, lola
+
+__all__ = ["hal", "halco", "lola"]
