@@ -31,7 +31,6 @@ function theorem (the neuron's crossing carries an IFT custom JVP, e.g. `solvers
 A different backward pass (EventProp) can be plugged in with ``backward=`` (see `Backward`).
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, NamedTuple
