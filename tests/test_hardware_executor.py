@@ -39,11 +39,8 @@ def stack(monkeypatch):
 
 
 def _masks():
-    mask_in = np.zeros((N_IN, SIZE), bool)
-    mask_in[:, :HID] = True
-    mask = np.zeros((SIZE, SIZE), bool)
-    mask[:HID, HID:] = True
-    return mask_in, mask
+    """inputs -> HID hidden -> OUT outputs, as one population."""
+    return hardware.Mapping.layered(N_IN, (HID, OUT)).masks()
 
 
 def _inputs(seed, batch=BATCH, on_clock=True):
