@@ -106,3 +106,30 @@ def test_software_training_with_the_calibration_transfers_to_the_chip(tmp_path):
         acc[name] = train.evaluate(on_chip, predict, (task.encode(x, args), y),
                                    key=jax.random.PRNGKey(5))
     assert acc["calibrated"] > 0.85 and acc["calibrated"] > acc["nominal"] + 0.2, acc
+
+
+def test_chip_calibration_through_calix_and_the_executor(tmp_path, monkeypatch):
+    """With the stand-in stack: the published calix flow writes the chip configuration, the
+    executor loads it, and the calibrated chip's neurons are measured through the executor."""
+    import fake_bss2
+
+    from jaxsnn_eqx.hardware import executor
+
+    monkeypatch.setattr(executor, "_CONNECTION", {})
+    chip = hardware.Emulator(jitter=0.0, variation_v_th=0.05, variation_tau_mem=0.05,
+                             variation_tau_syn=0.05, variation_gain=0.05)
+    _, log = fake_bss2.install(monkeypatch, chip=chip, offset_cycles=50)
+    argv = ["--threshold", "150", "--tau-syn", "6e-6", "--tau-mem", "12e-6",
+            "--refractory-time", "30e-6", "--synapse-dac-bias", "1000", "--neurons", "16",
+            f"--time-offset={-50 / 125e6}", "--calib-dir", str(tmp_path)]
+    cal = calib.main(argv)
+    assert log.calibrated[0]["threshold"] == 150 and log.calibrated[0]["tau_mem"] == 12.0
+    assert log.calibrated[0]["synapse_dac_bias"] == 1000
+    assert cal.chip == {"kind": "bss2"} and cal.chip_config in log.calibrations
+    assert json.loads((tmp_path / "calibration.json").read_text())["chip_config"].endswith(
+        "sdbias-1000.pbin")
+    for est, true, tol in zip((cal.tau_mem, cal.tau_syn, cal.v_th), _truth(chip, 16),
+                              (0.03, 0.03, 0.01), strict=True):
+        assert np.median(np.abs(est / true - 1)) < tol
+    calib.main(argv)  # the chip configuration exists: reused, not calibrated again
+    assert len(log.calibrated) == 1

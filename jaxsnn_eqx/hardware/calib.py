@@ -51,7 +51,8 @@ from ..spikes import Spikes
 from .emulator import Emulator
 from .weights import weight_max
 
-__all__ = ["Calibration", "measure", "calibrate_emulator", "main", "FILE"]
+__all__ = ["Calibration", "measure", "calibrate_emulator", "calibrate_chip", "chip_config_name",
+           "main", "FILE"]
 
 FILE = "calibration.json"
 
@@ -285,6 +286,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--calib-dir", type=Path, default=Path("calib"),
                    help="folder for calibration.json (and the chip configuration)")
     p.add_argument("--neurons", type=int, default=512, help="neuron circuits to measure")
+    p.add_argument("--time-offset", type=float, default=0.0,
+                   help="chip: correction added to the read-out times (s), as BSS2Executor's")
+    p.add_argument("--recreate", action="store_true",
+                   help="calibrate again even if the chip configuration file exists")
     e = p.add_argument_group("emulated chip (--emulator)")
     e.add_argument("--emulator", action="store_true",
                    help="measure an emulated chip instead of calibrating a real one")
@@ -295,18 +300,68 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _calibrate_chip(args: argparse.Namespace) -> None:
-    """Calibrate a real chip through calix (the published flow) and measure it."""
+def _import_calix():
+    """The calibration part of the BSS-2 stack, or a clear error."""
     try:
-        import calix.spiking  # noqa: F401
-        from dlens_vx_v3 import hxcomm  # noqa: F401
+        import calix.spiking
+        import calix.spiking.neuron
+        import quantities
+        from calix.common.base import StatefulConnection
+        from dlens_vx_v3 import hxcomm, sta
     except ImportError as err:
-        raise SystemExit(
-            f"jaxsnn_eqx.hardware.calib: calibrating a chip needs the BrainScaleS-2 software "
-            f"stack (calix, dlens_vx_v3; missing: {err.name}), which is not on PyPI. To "
-            "measure an emulated chip instead, pass --emulator.") from None
-    raise SystemExit("jaxsnn_eqx.hardware.calib: calibrating a real chip is not implemented "
-                     "yet; pass --emulator to measure an emulated chip.")
+        raise ImportError(
+            f"calibrating a BrainScaleS-2 chip needs the BSS-2 software stack (calix, "
+            f"dlens_vx_v3, quantities; missing: {err.name}), which is not on PyPI. To measure "
+            "an emulated chip instead: python -m jaxsnn_eqx.hardware.calib --emulator.") from None
+    return calix, quantities, StatefulConnection, hxcomm, sta
+
+
+def chip_config_name(target: dict) -> str:
+    """The published file name of a chip configuration for ``target``."""
+    return (f"calibration_leak{target['leak']:.0f}_th{target['threshold']:.0f}_"
+            f"reset{target['reset']:.0f}_taus-{target['tau_syn'] * 1e6:.0f}us_"
+            f"taum-{target['tau_mem'] * 1e6:.0f}us_"
+            f"trefrac-{target['refractory_time'] * 1e6:.1f}us_"
+            f"isyningm-{target['i_synin_gm']:.0f}_sdbias-{target['synapse_dac_bias']:.0f}.pbin")
+
+
+def calibrate_chip(target: dict, calib_dir: str | Path, *, weight_scale: float,
+                   time_offset: float = 0.0, n_neurons: int = 512, recreate: bool = False,
+                   **measure_kwargs) -> Calibration:
+    """Calibrate a BSS-2 chip through ``calix`` to ``target`` (the published flow: a neuron
+    calibration target in a spiking calibration, dumped as a portable-binary chip
+    configuration into ``calib_dir``; an existing file is reused unless ``recreate``), then
+    measure the calibrated chip's neurons through `BSS2Executor` (see `measure`;
+    ``time_offset`` corrects the read-out delay, as in `BSS2Executor`)."""
+    calix, pq, StatefulConnection, hxcomm, sta = _import_calix()
+    path = Path(calib_dir) / chip_config_name(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if recreate or not path.exists():
+        with hxcomm.ManagedConnection() as connection:
+            neuron = calix.spiking.neuron.NeuronCalibTarget()
+            neuron.tau_mem = target["tau_mem"] * 1e6 * pq.us
+            neuron.tau_syn = target["tau_syn"] * 1e6 * pq.us
+            neuron.refractory_time = target["refractory_time"] * 1e6 * pq.us
+            neuron.i_synin_gm = target["i_synin_gm"]
+            neuron.synapse_dac_bias = target["synapse_dac_bias"]
+            neuron.leak, neuron.reset = target["leak"], target["reset"]  # equal, as in software
+            neuron.threshold = target["threshold"]
+            neuron.membrane_capacitance = 63
+            spiking = calix.spiking.SpikingCalibTarget()
+            spiking.neuron_target = neuron
+            result = spiking.calibrate(StatefulConnection(connection))
+            builder = sta.PlaybackProgramBuilderDumper()
+            result.apply(builder)
+            path.write_bytes(sta.to_portablebinary(builder.done()))
+    from .executor import BSS2Executor
+
+    chip = BSS2Executor(calibration=str(path), weight_scale=weight_scale,
+                        time_offset=time_offset)
+    m = measure(chip, n_neurons=n_neurons, tau_mem=target["tau_mem"], tau_syn=target["tau_syn"],
+                weight_scale=weight_scale, **measure_kwargs)
+    return Calibration(tau_mem=m["tau_mem"], tau_syn=m["tau_syn"], v_th=m["v_th"],
+                       fit_error=m["fit_error"], weight_scale=weight_scale, target=dict(target),
+                       chip={"kind": "bss2"}, chip_config=str(path))
 
 
 def main(argv: list[str] | None = None) -> Calibration | None:
@@ -316,8 +371,16 @@ def main(argv: list[str] | None = None) -> Calibration | None:
                   refractory_time=args.refractory_time, i_synin_gm=args.i_synin_gm,
                   synapse_dac_bias=args.synapse_dac_bias)
     if not args.emulator:
-        _calibrate_chip(args)
-        return None
+        try:
+            cal = calibrate_chip(target, args.calib_dir, weight_scale=args.weight_scale,
+                                 time_offset=args.time_offset, n_neurons=args.neurons,
+                                 recreate=args.recreate)
+        except ImportError as err:
+            raise SystemExit(f"jaxsnn_eqx.hardware.calib: {err}") from None
+        path = cal.save(args.calib_dir)
+        print(f"calibrated the chip to {cal.chip_config}; measured {cal.size} neuron circuits "
+              f"(median fit error {np.nanmedian(cal.fit_error):.2e})\nwrote {path}")
+        return cal
     changes = dict(chip_seed=args.chip_seed, weight_scale=args.weight_scale, jitter=args.jitter)
     if args.variation is not None:
         changes.update({f"variation_{k}": args.variation

@@ -12,7 +12,10 @@ code, hxtorch and grenade):
   ``requires_routing``, ``update_network_graph``, ``routing.PortfolioRouter``), ``common``
   (``ExecutionInstanceID``), ``execution`` (``ExecutionInstanceHooks``), ``signal_flow``;
 * ``_hxtorch_core`` (``extract_n_spikes``, ...), ``_hxtorch_spiking`` (``run``: the chip);
-* ``dlens_vx_v3`` (``hal.Timer.Value.fpga_clock_cycles_per_us = 125``, ``halco``, ``lola``).
+* ``dlens_vx_v3`` (``hal.Timer.Value.fpga_clock_cycles_per_us = 125``, ``halco``, ``lola``,
+  ``hxcomm.ManagedConnection``, ``sta``); ``calix`` (``spiking.SpikingCalibTarget``,
+  ``spiking.neuron.NeuronCalibTarget``, ``common.base.StatefulConnection``) and
+  ``quantities`` (``us``), for `hardware.calib` (the calibration records its targets).
 
 As on the real stack, input times arrive in milliseconds and are rounded to FPGA clock cycles
 (8 ns), read-out times leave in clock cycles plus a constant offset (``offset_cycles``), and
@@ -40,7 +43,8 @@ from jaxsnn_eqx import event, hardware
 
 __all__ = ["CONFIG", "LOG", "Config", "Log", "install", "MODULES"]
 
-MODULES = ("hxtorch", "pygrenade_vx", "_hxtorch_core", "_hxtorch_spiking", "dlens_vx_v3")
+MODULES = ("hxtorch", "pygrenade_vx", "_hxtorch_core", "_hxtorch_spiking", "dlens_vx_v3",
+           "calix", "quantities")
 
 
 def _default_neuron() -> event.LIFNeuron:
@@ -86,6 +90,7 @@ class Log:
             weights on the chip, ``[pre, post circuit]``) and ``recorded`` (per batch entry
             ``{(population, neuron, compartment): [cycles]}``).
         extracted: per ``extract_n_spikes``: ``{descriptor: (idx, time)}`` as returned.
+        calibrated: the neuron targets of every ``calix`` calibration.
     """
 
     init: int = 0
@@ -95,6 +100,7 @@ class Log:
     inputs: list = dataclasses.field(default_factory=list)
     runs: list = dataclasses.field(default_factory=list)
     extracted: list = dataclasses.field(default_factory=list)
+    calibrated: list = dataclasses.field(default_factory=list)
 
 
 CONFIG = Config()

@@ -1,0 +1,5 @@
+"""Stand-in of ``calix.common``."""
+
+from . import base
+
+__all__ = ["base"]
