@@ -7,7 +7,7 @@
 * losses and decoding for time-to-first-spike codes: `losses.py`.
 * where a population's forward pass runs: `Backend`, `JaxSimulation`, `Population`
   (`backend.py`); hardware in the loop: `HardwareRecurrentLIF` (`hardware_lif.py`). The
-  BrainScaleS-2 backends are in `jaxsnn_eqx.hardware`.
+  BrainScaleS-2 backends live in the `hardware` package (which imports this one).
 """
 
 from . import losses, solvers

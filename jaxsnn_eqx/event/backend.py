@@ -2,7 +2,7 @@
 
 A `Backend` maps a `Population` (an LIF-type neuron model, input and recurrent weights, the
 simulated time) and its input `Spikes` to the *observed* output `Spikes`. `JaxSimulation` is the
-exact event kernel of this package; `jaxsnn_eqx.hardware` adds the BrainScaleS-2 `Emulator`
+exact event kernel of this package; the `hardware` package adds the BrainScaleS-2 `Emulator`
 (a perturbed simulation) and `BSS2Executor` (the chip), and re-exports the two classes here.
 `event.HardwareRecurrentLIF` runs its forward pass on a backend and takes its gradients from
 EventProp of the software model at the observed spikes.
