@@ -62,6 +62,7 @@ def test_calibration_file_round_trip_and_cli(tmp_path):
     assert len(raw["tau_mem"]) == 24 and raw["target"]["threshold"] == 150
     cal = hardware.Calibration.load(tmp_path)
     assert cal.emulator() == hardware.Emulator(chip_seed=2)
+    assert hardware.Emulator.from_calibration(tmp_path) == cal.emulator()
     p = cal.params(20)
     assert p.tau_mem.shape == (20,) and p.v_th.shape == (20,)
     np.testing.assert_allclose(p.tau_syn, cal.tau_syn[:20], rtol=1e-6)
@@ -131,5 +132,7 @@ def test_chip_calibration_through_calix_and_the_executor(tmp_path, monkeypatch):
     for est, true, tol in zip((cal.tau_mem, cal.tau_syn, cal.v_th), _truth(chip, 16),
                               (0.03, 0.03, 0.01), strict=True):
         assert np.median(np.abs(est / true - 1)) < tol
+    executor = hardware.BSS2Executor.from_calibration(tmp_path, time_offset=-4e-7)
+    assert (executor.calibration, executor.weight_scale) == (cal.chip_config, cal.weight_scale)
     calib.main(argv)  # the chip configuration exists: reused, not calibrated again
     assert len(log.calibrated) == 1

@@ -103,6 +103,14 @@ class Emulator(Backend):
                    variation_gain=0.0, spike_loss=0.0, max_spikes_per_neuron=None)
         return cls(**{**off, **changes})
 
+    @classmethod
+    def from_calibration(cls, path) -> Emulator:
+        """The emulated chip a calibration (``DIR`` or ``DIR/calibration.json`` of
+        ``python -m jaxsnn_eqx.hardware.calib --emulator``) was measured on."""
+        from .calib import Calibration
+
+        return Calibration.load(path).emulator()
+
     def replace(self, **changes) -> Emulator:
         """A copy with some fields changed (e.g. ``emu.replace(jitter=1e-7)``)."""
         return dataclasses.replace(self, **changes)

@@ -171,6 +171,16 @@ class BSS2Executor(Backend):
     all_synapses: bool = eqx.field(static=True, default=False)
     readout_slots: int | None = eqx.field(static=True, default=None)
 
+    @classmethod
+    def from_calibration(cls, path, **changes) -> BSS2Executor:
+        """The executor for a chip calibrated by ``python -m jaxsnn_eqx.hardware.calib``
+        (``DIR`` or ``DIR/calibration.json``): its chip configuration and weight scale."""
+        from .calib import Calibration
+
+        cal = Calibration.load(path)
+        return cls(**{"calibration": cal.chip_config, "weight_scale": cal.weight_scale,
+                      **changes})
+
     def __check_init__(self):
         if not self.weight_scale > 0:
             raise ValueError(f"BSS2Executor: weight_scale must be positive, got "

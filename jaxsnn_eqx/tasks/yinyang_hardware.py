@@ -123,11 +123,10 @@ def make_backend(args: argparse.Namespace) -> event.Backend:
     if args.backend == "ideal":
         return hardware.JaxSimulation()
     if args.backend == "bss2":
-        chip_config = None  # the chip's nightly calibration
         if args.calibration is not None:
-            chip_config = hardware.Calibration.load(args.calibration).chip_config
-        return hardware.BSS2Executor(calibration=chip_config, weight_scale=args.weight_scale,
-                                     time_offset=args.time_offset)
+            return hardware.BSS2Executor.from_calibration(args.calibration,
+                                                          time_offset=args.time_offset)
+        return hardware.BSS2Executor(weight_scale=args.weight_scale, time_offset=args.time_offset)
     return hardware.Emulator(
         weight_scale=args.weight_scale, weight_bits=args.weight_bits or None,
         time_resolution=args.time_resolution, jitter=args.jitter, jitter_bias=args.jitter_bias,
