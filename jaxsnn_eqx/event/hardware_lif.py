@@ -21,11 +21,17 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..spikes import Spikes
-from .backend import Backend, Population, block_neuron, feedforward_blocks
+from .backend import (
+    Backend,
+    Population,
+    block_edges,
+    block_neuron,
+    chain_mask,
+    feedforward_blocks,
+)
 from .eventprop import (
     EventPropGrads,
     RecurrentEventPropLIF,
@@ -77,7 +83,7 @@ def eventprop_at_observed(
                                   ct_out_time, t_max, single_spike=single_spike,
                                   slope_floor=slope_floor)
     size = weight_in.shape[1]
-    edges = [int(e) for e in np.cumsum([0, *blocks])]
+    edges = block_edges(blocks)
     dtype = jnp.result_type(weight_in, weight_rec, in_spikes.time, out_spikes.time)
     ct = jnp.where(jnp.isfinite(out_spikes.time), ct_out_time.astype(dtype), 0.0)
     g_rec = jnp.zeros((size, size), dtype)
@@ -196,13 +202,9 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
     def _check_blocks(self, x):
         if self.blocks is None:
             return x
-        edges = np.cumsum([0, *self.blocks])
-        allowed = np.zeros((self.size, self.size), bool)
-        for a, b, c in zip(edges[:-2], edges[1:-1], edges[2:], strict=True):
-            allowed[a:b, b:c] = True
-        bad = jnp.any(self.mask & ~allowed)
+        bad = jnp.any(self.mask & ~chain_mask(self.blocks))
         if self.mask_in is not None:
-            bad = bad | jnp.any(self.mask_in[:, edges[1]:])
+            bad = bad | jnp.any(self.mask_in[:, self.blocks[0]:])
         return eqx.error_if(x, bad, "HardwareRecurrentLIF: the masks no longer match the "
                                     f"feed-forward blocks {self.blocks} fixed at construction; "
                                     "build a new layer for another connectivity.")

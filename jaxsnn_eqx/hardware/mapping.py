@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from ..event.backend import feedforward_blocks
+from ..event.backend import block_edges, feedforward_blocks
 from ..spikes import Spikes
 from . import weights as hw_weights
 
@@ -216,7 +216,7 @@ class Mapping:
             mask = _concrete_mask(model.mask, "mask")
             blocks = feedforward_blocks(mask_in, mask)
             if blocks is not None:
-                e = np.cumsum((0, *blocks))
+                e = block_edges(blocks)
                 ms = [None if mask_in is None else mask_in[:, e[0]:e[1]]]
                 ms += [mask[e[k - 1]:e[k], e[k]:e[k + 1]] for k in range(1, len(blocks))]
                 return cls.layered(in_size, blocks, masks=ms)
