@@ -1,10 +1,17 @@
 """jaxsnn-eqx: spiking neural networks in JAX, built from Equinox modules.
 
+* `Spikes` (event lists sorted by time), `Sequential` and `Recurrent` (containers for every layer
+  type) at the top level.
 * `jaxsnn_eqx.discrete`: time-discrete (Euler) LIF networks trained with surrogate gradients.
 * `jaxsnn_eqx.event`: event-based networks in continuous time with exact spike times and exact
-  gradients (analytical and EventProp).
-* `jaxsnn_eqx.hardware`: BrainScaleS-2 backends (emulator and executor).
-* `jaxsnn_eqx.data`: the Yin-Yang dataset and spike encoders.
+  gradients (analytical and EventProp), and `event.HardwareRecurrentLIF`, whose forward pass runs
+  on a pluggable `event.Backend`.
+* `jaxsnn_eqx.hardware`: BrainScaleS-2 backends: `Emulator` (the chip emulated in software),
+  `BSS2Executor` (the chip itself; needs the BSS-2 software stack), `Mapping` and `Calibration`.
+* `jaxsnn_eqx.data`: the Yin-Yang dataset and latency spike encoders.
+* `jaxsnn_eqx.train` (the training loop) and `jaxsnn_eqx.plot` (plots of saved runs; needs the
+  ``plot`` extra) are not imported here: ``from jaxsnn_eqx import train, plot``. The
+  ``jaxsnn-eqx`` command line runs the tasks (``jaxsnn-eqx train yinyang --method ...``).
 """
 
 from . import data, discrete, event, hardware

@@ -1,46 +1,92 @@
-"""The ``jaxsnn-eqx`` console script.
+"""jaxsnn-eqx: train spiking networks on Yin-Yang and plot saved runs from the command line.
 
 ``jaxsnn-eqx train yinyang --method METHOD [task flags]`` runs a task (the same as
-``python -m jaxsnn_eqx.<...>.tasks.<...>``); ``jaxsnn-eqx plot RUN_DIR`` draws a finished run from
-its saved files; ``jaxsnn-eqx methods`` lists the training methods.
+``python -m jaxsnn_eqx.<...>.tasks.<...>``); ``jaxsnn-eqx train yinyang --method METHOD --help``
+lists the task's flags with the defaults that method uses; ``jaxsnn-eqx plot RUN_DIR`` draws a
+finished run from its saved files; ``jaxsnn-eqx methods`` lists the training methods.
+
+User errors (a bad flag, a run folder that would be overwritten, a missing results.json,
+matplotlib not installed) end in one line on stderr and exit status 2; set
+``JAXSNN_EQX_TRACEBACK=1`` to see the full traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 __all__ = ["main", "METHODS"]
 
-# method -> (task module, extra argv)
-METHODS: dict[str, tuple[str, list[str]]] = {
-    "discrete": ("jaxsnn_eqx.tasks.yinyang_discrete", []),
-    "analytical": ("jaxsnn_eqx.tasks.yinyang_analytical", []),
-    "eventprop": ("jaxsnn_eqx.tasks.yinyang_eventprop", []),
-    "eventprop-layered": ("jaxsnn_eqx.tasks.yinyang_eventprop", ["--layered"]),
-    "hardware": ("jaxsnn_eqx.tasks.yinyang_hardware", []),
+# method -> (task module, keyword arguments of its main, one-line description, python -m entry)
+METHODS: dict[str, tuple[str, dict, str, str]] = {
+    "discrete": ("jaxsnn_eqx.tasks.yinyang_discrete", {},
+                 "time-discrete recurrent LIF, surrogate gradients",
+                 "jaxsnn_eqx.discrete.tasks.yinyang"),
+    "analytical": ("jaxsnn_eqx.tasks.yinyang_event", {"method": "analytical"},
+                   "event-based LIF layers, exact gradients through the spike times",
+                   "jaxsnn_eqx.event.tasks.yinyang_analytical"),
+    "eventprop": ("jaxsnn_eqx.tasks.yinyang_event", {"method": "eventprop"},
+                  "event-based masked recurrent LIF population, EventProp (the seed's task)",
+                  "jaxsnn_eqx.event.tasks.yinyang_event_prop"),
+    "eventprop-layered": ("jaxsnn_eqx.tasks.yinyang_event", {"method": "eventprop-layered"},
+                          "event-based EventPropLIF layers, EventProp (the flagship)",
+                          "jaxsnn_eqx.event.tasks.yinyang_event_prop --layered"),
+    "hardware": ("jaxsnn_eqx.tasks.yinyang_hardware", {},
+                 "emulated (or real) BrainScaleS-2 chip in the loop, EventProp",
+                 "jaxsnn_eqx.event.tasks.hardware.yinyang_mock"),
 }
 DATASETS = ("yinyang",)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="jaxsnn-eqx", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train a task; task flags follow (see --method M --help)",
-                        add_help=False)
-    tr.add_argument("dataset", choices=DATASETS)
-    tr.add_argument("--method", choices=sorted(METHODS), default="analytical")
-    pl = sub.add_parser("plot", help="plot a finished run from its results.json")
+class UserError(Exception):
+    """An error caused by the command line or the files it names: printed as one line."""
+
+
+# Exceptions from the library that are about the user's input, not a bug: one line each.
+_USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, NotADirectoryError,
+                ModuleNotFoundError)
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    """`_USER_ERRORS` plus the run-folder errors of `train` (when it defines them)."""
+    from . import train
+
+    extra = tuple(getattr(train, name) for name in ("RunFolderError", "CheckpointError")
+                  if isinstance(getattr(train, name, None), type))
+    return _USER_ERRORS + extra
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jaxsnn-eqx", description=__doc__.split("\n\n")[0],
+        epilog="Run 'jaxsnn-eqx train yinyang --method METHOD --help' for a method's flags.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    tr = sub.add_parser(
+        "train", add_help=False, help="train a task; its flags follow (see --method M --help)",
+        description="Train a task. Methods: " + "; ".join(
+            f"{name}: {desc}" for name, (_, _, desc, _) in METHODS.items()) + ".")
+    tr.add_argument("dataset", choices=DATASETS, nargs="?", help="the dataset")
+    tr.add_argument("--method", choices=list(METHODS), default="analytical",
+                    help="training method (default: analytical)")
+    tr.add_argument("-h", "--help", action="store_true",
+                    help="this help, or with a dataset the task's flags and defaults")
+    pl = sub.add_parser("plot", help="plot finished runs from their results.json")
     pl.add_argument("run_dir", nargs="+", help="run folder(s) holding results.json")
     pl.add_argument("--out", default=None, help="image file (default: RUN_DIR/training.png)")
     sub.add_parser("methods", help="list the training methods")
-    args, rest = parser.parse_known_args(argv)
+    return parser
 
+
+def _run(argv: list[str]) -> int:
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
     if args.command == "methods":
-        for name, (module, extra) in sorted(METHODS.items()):
-            print(f"{name:20s} python -m {module} {' '.join(extra)}".rstrip())
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        for name, (_, _, desc, entry) in METHODS.items():
+            print(f"{name:18s} {desc}\n{'':18s} python -m {entry}")
         return 0
     if args.command == "plot":
         if rest:
@@ -50,17 +96,38 @@ def main(argv: list[str] | None = None) -> int:
         path = plot.plot_training(args.run_dir, out=args.out)
         print(f"wrote {path}")
         return 0
-    module_name, extra = METHODS[args.method]
+    train_parser = parser._subparsers._group_actions[0].choices["train"]
+    if args.dataset is None:
+        if args.help:
+            train_parser.print_help()
+            return 0
+        train_parser.error("the dataset is required (e.g. 'jaxsnn-eqx train yinyang')")
+    module_name, kwargs, _, _ = METHODS[args.method]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
         if err.name == module_name:
-            print(f"jaxsnn-eqx: method {args.method!r} is not available in this version.",
-                  file=sys.stderr)
-            return 2
+            raise UserError(f"method {args.method!r} is not available in this version") from err
         raise
-    module.main(extra + rest)
+    prog, sys.argv[0] = sys.argv[0], f"jaxsnn-eqx train {args.dataset} --method {args.method}"
+    try:  # argparse names the program after sys.argv[0] in usage and errors
+        module.main(rest + (["--help"] if args.help else []), **kwargs)
+    finally:
+        sys.argv[0] = prog
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the console script with ``argv`` (default: ``sys.argv[1:]``); returns the exit
+    status (argparse errors exit with 2 themselves)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(argv)
+    except _user_error_types() as err:
+        if os.environ.get("JAXSNN_EQX_TRACEBACK"):
+            raise
+        print(f"jaxsnn-eqx: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

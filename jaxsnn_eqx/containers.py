@@ -10,12 +10,15 @@ Both containers only rely on a small call protocol, so they work for every layer
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 __all__ = ["Sequential", "Recurrent"]
@@ -31,9 +34,21 @@ class Sequential(eqx.Module):
     layers: tuple[Callable, ...]
 
     def __init__(self, layers: Sequence[Callable]):
+        if callable(layers) and not isinstance(layers, Sequence):
+            layers = (layers,)
         layers = tuple(layers)
         if not layers:
             raise ValueError("Sequential needs at least one layer.")
+        for i, layer in enumerate(layers):
+            if not callable(layer):
+                raise TypeError(f"Sequential: layer {i} must be callable (a module or function), "
+                                f"got {type(layer).__name__}.")
+        for i, (a, b) in enumerate(zip(layers, layers[1:], strict=False)):
+            n_out, n_in = getattr(a, "out_size", None), getattr(b, "in_size", None)
+            if isinstance(n_out, int) and isinstance(n_in, int) and n_out != n_in:
+                raise ValueError(
+                    f"Sequential: layer {i} ({type(a).__name__}) has out_size={n_out} but layer "
+                    f"{i + 1} ({type(b).__name__}) has in_size={n_in}.")
         self.layers = layers
 
     def __call__(self, x: Any) -> Any:
@@ -61,6 +76,14 @@ class Sequential(eqx.Module):
 class Recurrent(eqx.Module):
     """Feeds a layer's output back to its own input through ``weight_rec``.
 
+    ``Recurrent(layer, key=k)`` draws ``weight_rec ~ N(0, scale^2 / size)`` (V s, like the
+    layers' input weights), with ``scale = 0.1 tau_mem (v_th - v_leak)`` taken from
+    ``layer.params`` unless given: a tenth of the discrete layers' input-weight unit, so the
+    feedback starts as a small, trainable perturbation (for `event.LIF` with
+    ``tau_mem = 2 tau_syn``, ``tau_mem (v_th - v_leak)`` is half the threshold-reaching weight
+    `event.lif_weight_scale`). Self-connections (the diagonal) are drawn like the rest; pass
+    ``mask=1 - jnp.eye(size)`` to exclude them. ``scale=0.0`` (or no ``key``) gives zeros.
+
     Attributes:
         layer: a layer whose ``__call__`` accepts ``weight_rec=`` (shape ``(size, size)``).
         weight_rec: recurrent weights, ``weight_rec[pre, post]``.
@@ -77,18 +100,45 @@ class Recurrent(eqx.Module):
         weight_rec: Float[Array, "size size"] | None = None,
         *,
         mask: Float[Array, "size size"] | None = None,
-        scale: float = 0.0,
+        scale: float | None = None,
         key: PRNGKeyArray | None = None,
     ):
-        """Either pass ``weight_rec`` or ``key`` (weights ~ N(0, scale^2 / size))."""
+        """Pass ``weight_rec`` (shape ``(size, size)``), or ``key`` for a random init
+        ``N(0, scale^2 / size)`` (``size = layer.out_size``; ``scale`` in V s, default
+        ``0.1 tau_mem (v_th - v_leak)`` of ``layer.params``), or neither for zeros."""
+        _check_accepts_weight_rec(layer)
         size = getattr(layer, "out_size", None)
+        if weight_rec is not None and (key is not None or scale is not None):
+            raise ValueError(
+                "Recurrent: pass either weight_rec or key (with optional scale) for a random "
+                "init, not both."
+            )
+        if scale is not None:
+            try:
+                scale = float(scale)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"Recurrent: scale must be a number (V s), got {type(scale).__name__}."
+                ) from None
+            if not (math.isfinite(scale) and scale >= 0.0):
+                raise ValueError(f"Recurrent: scale must be finite and >= 0 (V s), got {scale}.")
         if weight_rec is None:
             if size is None:
-                raise ValueError("Recurrent: pass weight_rec, or a layer with an `out_size`.")
-            if scale == 0.0 or key is None:
-                weight_rec = jnp.zeros((size, size))
+                raise ValueError(
+                    f"Recurrent: pass weight_rec, or a layer with an `out_size`; got a "
+                    f"{type(layer).__name__} without one."
+                )
+            dtype = _weight_dtype(layer)
+            if key is None and scale:
+                raise ValueError(
+                    f"Recurrent: scale={scale} needs a key to draw the weights; pass key=."
+                )
+            if key is None or scale == 0.0:
+                weight_rec = jnp.zeros((size, size), dtype)
             else:
-                weight_rec = scale / jnp.sqrt(size) * jax.random.normal(key, (size, size))
+                scale = _default_rec_scale(layer) if scale is None else scale
+                z = jax.random.normal(key, (size, size), dtype)
+                weight_rec = (scale / math.sqrt(size)) * z
         weight_rec = jnp.asarray(weight_rec)
         if weight_rec.ndim != 2 or weight_rec.shape[0] != weight_rec.shape[1]:
             raise ValueError(f"Recurrent: weight_rec must be square, got {weight_rec.shape}.")
@@ -116,3 +166,54 @@ class Recurrent(eqx.Module):
 
     def __call__(self, x: Any) -> Any:
         return self.layer(x, weight_rec=self.effective_weight_rec)
+
+
+def _weight_dtype(layer: Any):
+    """The float dtype of ``layer.weight`` if it has one, else JAX's default float."""
+    w = getattr(layer, "weight", None)
+    dtype = getattr(w, "dtype", None)
+    if dtype is not None and jnp.issubdtype(dtype, jnp.floating):
+        return dtype
+    return jnp.result_type(float)
+
+
+def _default_rec_scale(layer: Any) -> float:
+    """``0.1 tau_mem (v_th - v_leak)`` (V s) from ``layer.params`` (means of array values)."""
+    params = getattr(layer, "params", None)
+    try:
+        tau_mem = float(np.mean(np.asarray(params.tau_mem)))
+        gap = float(np.mean(np.asarray(params.v_th) - np.asarray(params.v_leak)))
+    except (AttributeError, TypeError):  # no params, or traced values (JAX's are TypeErrors)
+        raise ValueError(
+            f"Recurrent: cannot choose a default recurrent weight scale for a "
+            f"{type(layer).__name__} (it has no `params` with tau_mem, v_th and v_leak); pass "
+            f"scale= (V s; weights ~ N(0, scale^2 / size)) or weight_rec=."
+        ) from None
+    scale = _REC_GAIN * tau_mem * gap
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise ValueError(
+            f"Recurrent: the default scale 0.1 tau_mem (v_th - v_leak) = {scale} of "
+            f"{type(layer).__name__}.params is not positive; pass scale= or weight_rec=."
+        )
+    return scale
+
+
+# recurrent weight std in units of tau_mem (v_th - v_leak) / sqrt(size): the value tuned for the
+# discrete Yin-Yang task (--rec-scale), and close to `event.RecurrentEventPropLIF`'s default
+_REC_GAIN = 0.1
+
+
+def _check_accepts_weight_rec(layer: Any) -> None:
+    """A ``TypeError`` unless ``layer(x, weight_rec=w)`` is a valid call."""
+    if not callable(layer):
+        raise TypeError(f"Recurrent: `layer` must be callable, got {type(layer).__name__}.")
+    try:
+        params = inspect.signature(layer).parameters
+    except (TypeError, ValueError):  # no signature to read (e.g. a builtin): trust the caller
+        return
+    if "weight_rec" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    raise TypeError(
+        f"Recurrent: the layer {type(layer).__name__} does not accept `weight_rec=` in its call, "
+        "so it cannot be run recurrently; recurrent layers: discrete.LIF, event.LIF, "
+        "event.EventPropLIF, event.EventLayer (or use event.RecurrentEventPropLIF).")

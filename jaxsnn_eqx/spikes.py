@@ -46,6 +46,8 @@ class Spikes(eqx.Module):
     @classmethod
     def empty(cls, n: int, dtype=None) -> Spikes:
         """A spike list with ``n`` unused slots."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise ValueError(f"Spikes.empty: `n` must be a non-negative integer, got {n!r}.")
         dtype = jnp.result_type(float) if dtype is None else dtype
         return cls(jnp.full((n,), jnp.inf, dtype), jnp.full((n,), -1, jnp.int32))
 
@@ -66,6 +68,9 @@ class Spikes(eqx.Module):
         size = n if size is None else size
         if size < n:
             n_real = jnp.sum(jnp.isfinite(time), axis=-1)
+            if not isinstance(n_real, jax.core.Tracer) and np.any(np.asarray(n_real) > size):
+                raise ValueError(f"Spikes.from_arrays: {int(np.max(np.asarray(n_real)))} finite "
+                                 f"spike times given, more than size={size}.")
             time = eqx.error_if(
                 time,
                 jnp.any(n_real > size),
@@ -111,6 +116,7 @@ class Spikes(eqx.Module):
 
     def first_times(self, n_neurons: int) -> Float[Array, "*batch n_neurons"]:
         """First spike time of each neuron (``inf`` for a neuron that never fired)."""
+        _check_n_neurons(n_neurons, "first_times")
 
         def one(time, idx):
             seg = jnp.where(idx >= 0, idx, n_neurons)  # unused slots go to a dropped segment
@@ -123,6 +129,7 @@ class Spikes(eqx.Module):
 
     def counts(self, n_neurons: int) -> Int[Array, "*batch n_neurons"]:
         """Number of spikes of each neuron."""
+        _check_n_neurons(n_neurons, "counts")
 
         def one(valid, idx):
             seg = jnp.where(valid, idx, n_neurons)  # unused slots go to a dropped segment
@@ -142,6 +149,10 @@ class Spikes(eqx.Module):
         ``steps = ceil(t_max / dt)``; the bin of a spike at time ``t`` is ``floor(t / dt)``.
         Spikes at or after ``t_max`` are dropped.
         """
+        _check_n_neurons(n_neurons, "to_dense")
+        if not (t_max > 0 and dt > 0):
+            raise ValueError(f"Spikes.to_dense: need t_max > 0 and dt > 0 (s), got t_max={t_max}, "
+                             f"dt={dt}.")
         steps = int(np.ceil(t_max / dt - 1e-9))
         valid = self.valid & (self.time < t_max) & (self.time >= 0)
         b = jnp.where(valid, jnp.floor(self.time / dt), steps).astype(jnp.int32)
@@ -171,3 +182,8 @@ class Spikes(eqx.Module):
         if self.time.ndim < 2:
             raise IndexError("Spikes[...] indexes batch axes; this Spikes has none.")
         return Spikes(self.time[item], self.idx[item])
+
+
+def _check_n_neurons(n: int, where: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"Spikes.{where}: `n_neurons` must be a positive integer, got {n!r}.")

@@ -4,17 +4,58 @@
 batched predictor, and ``(X, y)`` data whose ``X`` is any pytree with a leading sample axis (an
 array, or a batched `Spikes`). Every epoch is one ``lax.scan`` over minibatches compiled ahead of
 time, so the printed seconds per epoch are pure run time (compilation is reported separately) and
-are measured after the device finished.
+are measured after the device finished. Each step also checks that the gradients and the updated
+parameters are finite (one reduction per leaf); `fit` stops with a ``FloatingPointError`` naming
+the leaf, the epoch and the step.
 
-Output folder layout (``out``): ``results.json`` (config, per-epoch metrics, final test accuracy),
-``model.eqx`` (the returned model, `eqx.tree_serialise_leaves`), ``last_model.eqx`` and
-``opt_state.eqx`` (the state of the last epoch, for ``resume``).
+Run folder (``out``), rewritten after every epoch:
+
+* ``manifest.json``: the commit record of the checkpoint: ``format`` (`MANIFEST_FORMAT`),
+  ``library`` (name, version), ``epoch`` (epochs the checkpoint holds), ``finished``, ``fit``
+  (``epochs``, ``batch_size``, ``n_train``, ``select``, ``with_key``, ``key``), ``config``,
+  ``extended`` (earlier planned lengths, see ``extend``), ``history`` (the per-epoch metrics) and
+  ``files`` (SHA-256 and size of each checkpoint file).
+* ``last_model.eqx``, ``opt_state.eqx``: model and optimizer state after the last epoch (resume).
+* ``model.eqx``: the selected model (``select``), `eqx.tree_serialise_leaves`.
+* ``results.json``: the report (config, per-epoch metrics, final test accuracy); not needed to
+  resume.
+
+Crash safety. Every file is written atomically (``NAME.tmp`` in the same folder, flush,
+``os.fsync``, ``os.replace``), and one save runs in this order:
+
+1. each changed checkpoint file to ``NAME.new``; fsync the folder;
+2. ``manifest.json`` naming the new epoch and the new files' digests (the commit point); fsync;
+3. ``NAME.new`` -> ``NAME`` for each; fsync the folder;
+4. ``results.json``.
+
+A crash before 2 leaves the previous manifest, whose files are untouched: resuming discards the
+``.new`` files and repeats the epoch. A crash after 2 leaves every committed file either at
+``NAME`` or at ``NAME.new`` (the digest tells which): resuming finishes step 3. So a folder is
+resumable after a crash at any point, and a checkpoint file that is missing, truncated or
+replaced is found by its digest. The first manifest (epoch 0, no files) is written before the
+first epoch, so even a run killed in its first epoch can be resumed.
+
+Starting and resuming (``resume``, ``overwrite``, ``extend``; the CLI flags of the same names):
+
+* A folder holding a run (finished or not) is never overwritten: starting again refuses and
+  points to ``resume`` or ``overwrite`` (``overwrite`` deletes the run's files, manifest first,
+  then starts afresh; other files in the folder stay).
+* ``resume`` needs a manifest (a missing or empty folder is an error) and the same settings: the
+  ``fit`` arguments above and ``config``, except the keys in `IGNORED_ON_RESUME`; the error names
+  each difference. ``epochs`` counts: the cosine schedule depends on it. With ``extend`` a larger
+  ``epochs`` is accepted, and the learning rate of the remaining steps then follows the new
+  schedule, so the result differs from an uninterrupted run of the new length.
+* Resuming a finished run with the same settings trains nothing and tests the saved model again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,12 +66,28 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 import optax
-from jaxtyping import Array, Int, PRNGKeyArray, Scalar
+from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, Scalar
 
-__all__ = ["fit", "evaluate", "make_optimizer", "load_results", "load_model", "write_results"]
+__all__ = [
+    "fit", "evaluate", "make_optimizer", "load_results", "load_model", "write_results",
+    "RunFolderError", "IGNORED_ON_RESUME", "MANIFEST_FORMAT",
+]
 
 LossFn = Callable[[Any, Any, Int[Array, " batch"]], Scalar]
 PredictFn = Callable[[Any, Any], Int[Array, " batch"]]
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+CHECKPOINTS = ("last_model.eqx", "opt_state.eqx", "model.eqx")
+RUN_FILES = (MANIFEST, "results.json", *CHECKPOINTS)
+#: ``config`` keys that do not change the result, so they may differ when resuming.
+IGNORED_ON_RESUME = frozenset({"out", "resume", "overwrite", "extend", "progress"})
+_FIT_KEYS = ("epochs", "batch_size", "n_train", "select", "with_key", "key")
+
+
+class RunFolderError(ValueError):
+    """A run folder that cannot be started, resumed or overwritten as asked; the message says
+    why and what to do."""
 
 
 def make_optimizer(
@@ -126,9 +183,27 @@ def _make_evaluator(model, predict_fn, data, batch_size, key=None) -> Callable[[
     return run
 
 
-def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key=False):
-    """Build ``(dyn, opt_state, X, y, perm, key) -> (dyn, opt_state, losses)``: one scanned
-    epoch (``key`` split into one key per step when ``with_key``)."""
+def _leaf_name(path) -> str:
+    """``layers[0].weight`` for the path of a leaf (``<model>`` for the model itself)."""
+    return jtu.keystr(path).lstrip(".") or "<model>"
+
+
+def _finite_flags(tree) -> tuple[list[str], Bool[Array, " leaves"]]:
+    """Names of the inexact array leaves of ``tree`` and, per leaf, whether it is all finite."""
+    leaves = [(_leaf_name(p), x) for p, x in jtu.tree_flatten_with_path(tree)[0]
+              if eqx.is_inexact_array(x)]
+    flags = [jnp.all(jnp.isfinite(x)) for _, x in leaves]
+    return [n for n, _ in leaves], (jnp.stack(flags) if flags else jnp.zeros((0,), bool))
+
+
+def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key=False,
+              check_finite=True):
+    """Build ``(dyn, opt_state, X, y, perm, key) -> (dyn, opt_state, losses, finite)``: one
+    scanned epoch (``key`` split into one key per step when ``with_key``). ``finite`` is
+    ``(steps, leaves)`` bool: per step, whether each gradient leaf and then each updated
+    parameter leaf is finite; their names (``("gradient" | "parameter", path)``) fill the
+    returned list when the epoch is traced."""
+    names: list[tuple[str, str]] = []
 
     def epoch(dyn, opt_state, x, y, perm, key):
         nb = perm.shape[0] // batch_size
@@ -148,20 +223,64 @@ def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key=Fals
             if post_update is not None:
                 model = post_update(model)
             dyn, _ = eqx.partition(model, eqx.is_array)
-            return (dyn, opt_state), loss
+            if check_finite:
+                g_names, g_ok = _finite_flags(grads)
+                p_names, p_ok = _finite_flags(model)
+                names[:] = ([("gradient", n) for n in g_names]
+                            + [("parameter", n) for n in p_names])
+                finite = jnp.concatenate([g_ok, p_ok])
+            else:
+                finite = jnp.zeros((0,), bool)
+            return (dyn, opt_state), (loss, finite)
 
-        (dyn, opt_state), losses = jax.lax.scan(body, (dyn, opt_state), (idx, keys))
-        return dyn, opt_state, losses
+        (dyn, opt_state), (losses, finite) = jax.lax.scan(body, (dyn, opt_state), (idx, keys))
+        return dyn, opt_state, losses, finite
 
-    return epoch
+    return epoch, names
+
+
+def _check_finite_epoch(losses: Float[np.ndarray, " steps"], finite: Bool[np.ndarray, "steps n"],
+                        names: list[tuple[str, str]], epoch: int, out: Path | None) -> None:
+    """Raise a ``FloatingPointError`` naming the first step of ``epoch`` (1-based) with a
+    non-finite loss, gradient or parameter, and every such leaf at that step."""
+    bad = np.concatenate([~np.isfinite(losses)[:, None], ~finite], axis=1)
+    if not bad.any():
+        return
+    step = int(np.argmax(bad.any(axis=1)))
+    what = (["the loss"] if bad[step, 0] else []) + [
+        f"the {kind} `{name}`" for (kind, name), b in zip(names, bad[step, 1:], strict=True) if b
+    ]
+    if len(what) > 6:
+        what = what[:6] + [f"{len(what) - 6} more"]
+    saved = (f" {out} still holds the checkpoint of epoch {epoch - 1}." if out is not None
+             else "")
+    raise FloatingPointError(
+        f"fit: non-finite values in epoch {epoch}, step {step} (steps 0..{len(losses) - 1}): "
+        f"{', '.join(what)}. Lower the learning rate, clip the gradients "
+        f"(`make_optimizer(..., clip_norm=...)`) or look for log(0), 0/0 or overflow in the "
+        f"loss and in `post_update`.{saved}"
+    )
 
 
 def _json_default(o):
-    if isinstance(o, np.generic | jax.Array):
+    if isinstance(o, np.generic | jax.Array | np.ndarray):
         return np.asarray(o).tolist()
     if isinstance(o, Path):
         return str(o)
     return repr(o)
+
+
+def _to_json(obj: Any) -> Any:
+    """``obj`` as it reads back from JSON (tuples become lists, paths strings, ...)."""
+    return json.loads(json.dumps(obj, default=_json_default))
+
+
+def _key_data(key: PRNGKeyArray) -> list:
+    """The raw bits of ``key`` (a typed key or a legacy ``uint32`` one) as a list."""
+    key = jnp.asarray(key)
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return np.asarray(key).tolist()
 
 
 def fit(
@@ -184,6 +303,9 @@ def fit(
     eval_batch_size: int = 1000,
     select: str = "last",
     with_key: bool = False,
+    overwrite: bool = False,
+    extend: bool = False,
+    check_finite: bool = True,
 ) -> tuple[Any, dict]:
     """Train ``model`` with ``optimizer`` and return ``(model, results)``.
 
@@ -196,9 +318,11 @@ def fit(
         epochs: number of passes over ``train``; each drops the last incomplete batch.
         batch_size: samples per step.
         key: shuffling key; epoch ``e`` shuffles with ``fold_in(key, e)`` (so resuming is exact).
-        out: folder for ``results.json``, ``model.eqx``, ``opt_state.eqx``, written every epoch.
-        config: JSON-serialisable description of the run, saved in ``results.json``.
-        resume: continue from the checkpoint in ``out`` (same model structure and optimizer).
+        out: run folder (see the module docstring), saved after every epoch; None: nothing saved.
+        config: JSON-serialisable description of the run, saved in ``results.json`` and
+            ``manifest.json`` and compared when resuming.
+        resume: continue the run in ``out`` (same settings, model structure and optimizer; see
+            the module docstring); a folder without a run is an error.
         progress: print one line per epoch (and show a progress bar on a terminal).
         post_update: applied to the model after every step (e.g. weight clipping).
         select: which model is returned, tested and saved as ``model.eqx``: ``"last"``, or
@@ -208,12 +332,23 @@ def fit(
             fresh PRNG key per step and per evaluation batch (for noisy forward passes, e.g. an
             emulated chip). Step keys derive from ``key`` and the epoch (resuming is exact);
             evaluation uses the same keys every epoch, so accuracies stay comparable.
+        overwrite: delete a run already in ``out`` and start afresh (without it, a folder
+            holding a run is an error).
+        extend: with ``resume``, accept a larger ``epochs`` than the saved run's (the remaining
+            steps follow the new learning-rate schedule, so the result differs from an
+            uninterrupted run of the new length).
+        check_finite: stop with a ``FloatingPointError`` naming the leaf, epoch and step when a
+            gradient or an updated parameter is not finite (the loss is always checked).
 
     Returns:
         The trained model and the results dict: ``config``, ``epochs`` (per epoch:
         ``epoch``, ``train_loss``, ``val_accuracy``, ``seconds``), ``compile_seconds``,
         ``train_seconds``, ``test_accuracy``, ``val_accuracy`` (of the returned model) and
         ``selected_epoch``.
+
+    Raises:
+        RunFolderError: ``out`` cannot be started or resumed as asked (see the module docstring).
+        FloatingPointError: a non-finite loss, gradient or parameter.
     """
     if select not in ("last", "best_val"):
         raise ValueError(f"fit: `select` must be 'last' or 'best_val', got {select!r}.")
@@ -234,25 +369,35 @@ def fit(
     out = Path(out) if out is not None else None
     if resume and out is None:
         raise ValueError("fit: `resume=True` needs `out`, the folder of the run to resume.")
+    if resume and overwrite:
+        raise ValueError("fit: `resume=True` and `overwrite=True` exclude each other; pick one.")
+    if extend and not resume:
+        raise ValueError("fit: `extend=True` lengthens a saved run, so it needs `resume=True`.")
 
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
-    results: dict = {"config": dict(config or {}), "epochs": []}
-    if resume and (out / "results.json").exists():
-        model = eqx.tree_deserialise_leaves(out / "last_model.eqx", model)
-        opt_state = eqx.tree_deserialise_leaves(out / "opt_state.eqx", opt_state)
-        old = json.loads((out / "results.json").read_text())
-        results["epochs"] = old.get("epochs", [])
+    config = _to_json(dict(config or {}))
+    results: dict = {"config": config, "epochs": []}
+    settings = {"epochs": epochs, "batch_size": batch_size, "n_train": n_train,
+                "select": select, "with_key": with_key, "key": _key_data(key)}
+    manifest = None
+    best = None
+    if out is not None:
+        manifest = _open_run(out, resume=resume, overwrite=overwrite, extend=extend,
+                             settings=settings, config=config)
+        results["epochs"] = list(manifest["history"])
+        if manifest["files"]:
+            model = _load_checkpoint(out, "last_model.eqx", model)
+            opt_state = _load_checkpoint(out, "opt_state.eqx", opt_state)
+            row = _best_so_far(results["epochs"]) if select == "best_val" else None
+            if row is not None:
+                best = (row, _load_checkpoint(out, "model.eqx", model))
     start = len(results["epochs"])
 
     dyn, static = eqx.partition(model, eqx.is_array)
-    best = _best_so_far(results["epochs"]) if select == "best_val" else None
-    if best is not None and out is not None and (out / "model.eqx").exists():
-        best = (best, eqx.tree_deserialise_leaves(out / "model.eqx", model))
-    else:
-        best = None
     x_train, y_train = train
     y_train = jnp.asarray(y_train)
-    epoch = _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key)
+    epoch, leaf_names = _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key,
+                                  check_finite)
     t0 = time.perf_counter()
     perm0 = jnp.arange(n_train)
     run_epoch = jax.jit(epoch, donate_argnums=()).lower(
@@ -264,6 +409,8 @@ def fit(
     eval_test = (_make_evaluator(model, predict_fn, test, eval_batch_size, k_test) if test
                  else None)
     results["compile_seconds"] = time.perf_counter() - t0
+    if out is not None and not resume:
+        manifest = _start_run(out, manifest)
 
     bar = None
     if progress and epochs > start:
@@ -274,21 +421,19 @@ def fit(
             total=epochs, initial=start, desc="train", unit="epoch", dynamic_ncols=True,
             disable=None,
         )
+        if start:
+            bar.write(f"resuming {out} after epoch {start}")
         bar.write(f"compiled in {results['compile_seconds']:.1f} s")
     for e in range(start, epochs):
         k_epoch = jax.random.fold_in(key, e)
         perm = jax.random.permutation(k_epoch, n_train)
         t = time.perf_counter()
-        dyn, opt_state, losses = run_epoch(dyn, opt_state, x_train, y_train, perm,
-                                           jax.random.fold_in(k_epoch, 1))
+        dyn, opt_state, losses, finite = run_epoch(dyn, opt_state, x_train, y_train, perm,
+                                                   jax.random.fold_in(k_epoch, 1))
         losses = np.asarray(jax.block_until_ready(losses))
         seconds = time.perf_counter() - t
+        _check_finite_epoch(losses, np.asarray(finite), leaf_names, e + 1, out)
         model = eqx.combine(dyn, static)
-        if not np.all(np.isfinite(losses)):
-            raise FloatingPointError(
-                f"fit: non-finite training loss in epoch {e + 1} (first bad step "
-                f"{int(np.argmax(~np.isfinite(losses)))}); lower the learning rate?"
-            )
         row = {"epoch": e + 1, "train_loss": float(losses.mean()), "seconds": seconds}
         if eval_val is not None:
             row["val_accuracy"] = eval_val(model)
@@ -299,7 +444,7 @@ def fit(
             bar.update(1)
             post = {"loss": f"{row['train_loss']:.4f}"}
             if "val_accuracy" in row:
-                post["val_acc"] = f"{row['val_accuracy']:.4f}"
+                post["val_accuracy"] = f"{row['val_accuracy']:.4f}"
             bar.set_postfix(post)
             bar.write(
                 f"epoch {e + 1:4d}/{epochs}  loss {row['train_loss']:.4f}"
@@ -307,7 +452,8 @@ def fit(
                 + f"  {seconds:.2f} s"
             )
         if out is not None:
-            _save(out, model, best[1] if best is not None else model, opt_state, results)
+            manifest = _save(out, manifest, results, model,
+                             best[1] if best is not None else model, opt_state)
     if bar is not None:
         bar.close()
 
@@ -326,7 +472,7 @@ def fit(
     if eval_test is not None:
         results["test_accuracy"] = eval_test(model)
     if out is not None:
-        _save(out, last, model, opt_state, results)
+        _save(out, manifest, results, last, model, opt_state, finished=True)
     return model, results
 
 
@@ -338,22 +484,299 @@ def _best_so_far(rows: list[dict]) -> dict | None:
     return best
 
 
-def _save(out: Path, last, selected, opt_state, results: dict) -> None:
-    """``model.eqx``: the selected model; ``last_model.eqx`` + ``opt_state.eqx``: for resuming."""
-    out.mkdir(parents=True, exist_ok=True)
-    eqx.tree_serialise_leaves(out / "model.eqx", selected)
-    eqx.tree_serialise_leaves(out / "last_model.eqx", last)
-    eqx.tree_serialise_leaves(out / "opt_state.eqx", opt_state)
+# ----------------------------------------------------------------------------- run folder
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (skipped where a folder cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: ``path.tmp`` in the same folder, flush + fsync,
+    ``os.replace``; a crash leaves the old file or the new one, never a mix."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if sync_dir:
+        _fsync_dir(path.parent)
+
+
+def _promote(out: Path, names: list[str]) -> None:
+    """Step 3 of a save: ``NAME.new`` -> ``NAME``."""
+    for name in names:
+        os.replace(out / (name + ".new"), out / name)
+    if names:
+        _fsync_dir(out)
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, indent=2, default=_json_default).encode()
+
+
+def _serialise(tree: Any) -> bytes:
+    buf = io.BytesIO()
+    eqx.tree_serialise_leaves(buf, tree)
+    return buf.getvalue()
+
+
+def _digest(data: bytes) -> dict:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _commit(out: Path, manifest: dict, blobs: dict[str, bytes]) -> dict:
+    """Save ``blobs`` (file name -> bytes) and ``manifest`` in the order of the module docstring;
+    files whose digest is already in the manifest are not written again. Returns the manifest
+    that was committed."""
+    files = dict(manifest.get("files", {}))
+    changed = []
+    for name, data in blobs.items():
+        entry = _digest(data)
+        if files.get(name) != entry:
+            _atomic_write(out / (name + ".new"), data, sync_dir=False)
+            files[name] = entry
+            changed.append(name)
+    if changed:
+        _fsync_dir(out)
+    manifest = {**manifest, "files": files}
+    _atomic_write(out / MANIFEST, _json_bytes(manifest))
+    _promote(out, changed)
+    return manifest
+
+
+def _save(out: Path, manifest: dict, results: dict, last, selected, opt_state, *,
+          finished: bool = False) -> dict:
+    """Checkpoint after an epoch (or at the end): ``last`` + ``opt_state`` for resuming,
+    ``selected`` as ``model.eqx``, then ``results.json``. Returns the committed manifest."""
+    last_bytes = _serialise(last)
+    blobs = {"last_model.eqx": last_bytes, "opt_state.eqx": _serialise(opt_state),
+             "model.eqx": last_bytes if selected is last else _serialise(selected)}
+    rows = results["epochs"]
+    manifest = _commit(out, {**manifest, "epoch": len(rows), "finished": finished,
+                             "history": rows}, blobs)
     write_results(out, results)
+    return manifest
+
+
+def _present(out: Path) -> list[str]:
+    """The run files (and their ``.new`` / ``.tmp`` leftovers) in ``out``."""
+    if not out.is_dir():
+        return []
+    names = [n + s for n in RUN_FILES for s in ("", ".new", ".tmp", ".new.tmp")]
+    return [n for n in names if (out / n).exists()]
+
+
+def _read_manifest(out: Path) -> dict:
+    path = out / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+        fmt = manifest["format"]
+        for k in ("epoch", "history", "files", "fit", "config"):
+            manifest[k]  # noqa: B018
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise RunFolderError(
+            f"fit: {path} is not a readable run manifest ({type(err).__name__}: {err}); it was "
+            f"edited or not written by jaxsnn_eqx. Pass overwrite=True (--overwrite) to delete "
+            f"the run and start again."
+        ) from None
+    if not isinstance(fmt, int) or fmt > MANIFEST_FORMAT:
+        raise RunFolderError(
+            f"fit: {path} has format {fmt!r}; this version of jaxsnn_eqx reads format "
+            f"{MANIFEST_FORMAT} and older. Resume with a newer jaxsnn_eqx."
+        )
+    return manifest
+
+
+def _library() -> dict:
+    from . import __version__  # the package is imported before this module is
+
+    return {"name": "jaxsnn_eqx", "version": __version__}
+
+
+def _describe(value: Any) -> str:
+    return "(missing)" if value is _MISSING else json.dumps(value, default=_json_default)
+
+
+_MISSING = object()
+
+
+def _differences(manifest: dict, settings: dict, config: dict, extend: bool) -> dict:
+    """``name -> (saved, now)`` for the settings and config keys that must match to resume."""
+    ignored = IGNORED_ON_RESUME | ({"epochs"} if extend else set())
+    saved_cfg, saved_fit = manifest["config"], manifest["fit"]
+    diffs = {}
+    for k in sorted(set(saved_cfg) | set(config)):
+        a, b = saved_cfg.get(k, _MISSING), config.get(k, _MISSING)
+        if k not in ignored and _describe(a) != _describe(b):
+            diffs[k] = (a, b)
+    for k in _FIT_KEYS:
+        a, b = saved_fit.get(k, _MISSING), _to_json(settings[k])
+        if k not in ignored and k not in diffs and _describe(a) != _describe(b):
+            diffs[k] = (a, b)
+    return diffs
+
+
+def _open_run(out: Path, *, resume: bool, overwrite: bool, extend: bool, settings: dict,
+              config: dict) -> dict:
+    """Check ``out`` for a new or a resumed run (before anything is compiled). Resuming: finish
+    an interrupted save and return the saved manifest. A new run: return the manifest to
+    start with (uncommitted: `_start_run` writes it once the epoch compiled)."""
+    present = _present(out)
+    if not resume:
+        if present and not overwrite and not _is_empty_run(out, present):
+            raise RunFolderError(_existing_run_message(out, present))
+        return {"format": MANIFEST_FORMAT, "library": _library(), "epoch": 0,
+                "finished": False, "fit": settings, "config": config, "extended": [],
+                "history": [], "files": {}}
+    if MANIFEST not in present:
+        if present:
+            raise RunFolderError(
+                f"fit: cannot resume {out}: it holds {', '.join(present)} but no {MANIFEST} (a "
+                f"run folder of an older jaxsnn_eqx, or not a run folder). Pass overwrite=True "
+                f"(--overwrite) to delete these files and start again."
+            )
+        raise RunFolderError(
+            f"fit: nothing to resume in {out}: "
+            + ("the folder does not exist" if not out.exists() else f"it holds no {MANIFEST}")
+            + ". Start the run without resume (--resume)."
+        )
+    manifest = _read_manifest(out)
+    if manifest["library"] != _library():
+        warnings.warn(f"fit: resuming {out}, saved by {manifest['library']} with "
+                      f"{_library()}; numbers may differ from an uninterrupted run.",
+                      stacklevel=3)
+    diffs = _differences(manifest, settings, config, extend)
+    if diffs:
+        listed = "; ".join(f"{k}: saved {_describe(a)}, now {_describe(b)}"
+                           for k, (a, b) in diffs.items())
+        hint = ""
+        if "epochs" in diffs and isinstance(diffs["epochs"][1], int) and isinstance(
+                diffs["epochs"][0], int) and diffs["epochs"][1] > diffs["epochs"][0]:
+            hint = (", or pass extend=True (--extend) to train it for more epochs (the "
+                    "learning-rate schedule then differs from an uninterrupted run of that "
+                    "length)")
+        raise RunFolderError(
+            f"fit: cannot resume {out}: the run was saved with other settings ({listed}). "
+            f"Resume with the saved settings{hint}, or pass overwrite=True (--overwrite) to "
+            f"start again."
+        )
+    planned = manifest["fit"]["epochs"]
+    if extend and settings["epochs"] < planned:
+        raise RunFolderError(
+            f"fit: cannot extend {out} to epochs={settings['epochs']}: the saved run plans "
+            f"{planned} epochs; extend=True (--extend) needs at least as many."
+        )
+    _recover(out, manifest)
+    extended = list(manifest["extended"])
+    if settings["epochs"] != planned:
+        extended.append({"epoch": manifest["epoch"], "epochs": planned})
+    manifest = {**manifest, "library": _library(), "fit": settings, "config": config,
+                "extended": extended}
+    if manifest["epoch"] != len(manifest["history"]):
+        raise RunFolderError(f"fit: {out / MANIFEST} is inconsistent (epoch "
+                             f"{manifest['epoch']}, {len(manifest['history'])} history rows).")
+    return manifest
+
+
+def _is_empty_run(out: Path, present: list[str]) -> bool:
+    """Whether ``out`` holds only the manifest of a run that has not finished an epoch (a run
+    that failed to start: nothing to lose)."""
+    if present != [MANIFEST]:
+        return False
+    try:
+        m = _read_manifest(out)
+    except RunFolderError:
+        return False
+    return m["epoch"] == 0 and not m["files"]
+
+
+def _start_run(out: Path, manifest: dict) -> dict:
+    """Delete a run already in ``out`` (the manifest first; its other files stay), then commit
+    ``manifest`` (epoch 0)."""
+    present = _present(out)
+    for name in sorted(present, key=lambda n: n != MANIFEST):
+        (out / name).unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return _commit(out, manifest, {})
+
+
+def _existing_run_message(out: Path, present: list[str]) -> str:
+    what = f"files of a run ({', '.join(present)}) without a readable {MANIFEST}"
+    if MANIFEST in present:
+        try:
+            m = _read_manifest(out)
+            what = (f"a finished run ({m['epoch']} epochs)" if m["finished"] else
+                    f"an unfinished run ({m['epoch']} of {m['fit']['epochs']} epochs done)")
+        except RunFolderError:
+            pass
+    return (f"fit: {out} already holds {what}. Pass resume=True (--resume) to continue it "
+            f"(with extend=True / --extend for more epochs), or overwrite=True (--overwrite) to "
+            f"delete it and start again, or choose another out (--out).")
+
+
+def _matches(path: Path, entry: dict) -> bool:
+    if not path.is_file() or path.stat().st_size != entry["bytes"]:
+        return False
+    return hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+
+
+def _recover(out: Path, manifest: dict) -> None:
+    """Finish a save that a crash interrupted (``NAME.new`` -> ``NAME`` where the manifest
+    records the new file), check every checkpoint file's digest and drop uncommitted
+    leftovers."""
+    for name, entry in manifest["files"].items():
+        path, new = out / name, out / (name + ".new")
+        if _matches(path, entry):
+            continue
+        if _matches(new, entry):
+            os.replace(new, path)
+            continue
+        state = "is missing" if not path.exists() else (
+            f"has {path.stat().st_size} bytes where {MANIFEST} records {entry['bytes']}"
+            if path.stat().st_size != entry["bytes"] else
+            f"does not have the SHA-256 that {MANIFEST} records")
+        raise RunFolderError(
+            f"fit: cannot resume {out}: the checkpoint file {path} {state} (truncated, "
+            f"replaced or deleted after the run saved it). Restore it, or pass overwrite=True "
+            f"(--overwrite) to start again."
+        )
+    for name in _present(out):
+        if name.endswith((".new", ".tmp")):
+            (out / name).unlink()
+    _fsync_dir(out)
+
+
+def _load_checkpoint(out: Path, name: str, like: Any) -> Any:
+    path = out / name
+    try:
+        return eqx.tree_deserialise_leaves(path, like)
+    except Exception as err:  # noqa: BLE001 - any failure here means a foreign file
+        raise RunFolderError(
+            f"fit: cannot resume {out}: {path} does not fit the given model and optimizer "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). Resume "
+            f"with the network and optimizer of the saved run, or pass overwrite=True "
+            f"(--overwrite) to start again."
+        ) from None
 
 
 def write_results(out: str | Path, results: dict) -> None:
-    """Write ``results`` to ``out/results.json`` (atomically: a reader never sees half a file)."""
+    """Write ``results`` to ``out/results.json`` atomically (a reader, or a crash, never leaves
+    half a file)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2, default=_json_default))
-    tmp.replace(out / "results.json")
+    _atomic_write(out / "results.json", _json_bytes(results))
 
 
 def load_results(run_dir: str | Path) -> dict:
@@ -366,4 +789,14 @@ def load_results(run_dir: str | Path) -> dict:
 
 def load_model(run_dir: str | Path, like: Any) -> Any:
     """Load ``model.eqx`` of a run folder into a model of the same structure as ``like``."""
-    return eqx.tree_deserialise_leaves(Path(run_dir) / "model.eqx", like)
+    path = Path(run_dir) / "model.eqx"
+    if not path.exists():
+        raise FileNotFoundError(f"load_model: no model.eqx in {run_dir!s}")
+    try:
+        return eqx.tree_deserialise_leaves(path, like)
+    except Exception as err:  # noqa: BLE001 - any failure here means a foreign or broken file
+        raise ValueError(
+            f"load_model: {path} does not fit `like` ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); pass a model built with the "
+            f"run's settings (see its results.json), or the file is truncated."
+        ) from None

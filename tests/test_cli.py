@@ -2,29 +2,9 @@ import json
 import subprocess
 import sys
 
-import pytest
+from jaxsnn_eqx import cli
 
-from jaxsnn_eqx import cli, plot
-
-
-def _fake_run(tmp_path, name, acc):
-    d = tmp_path / name
-    d.mkdir()
-    res = {"config": {}, "test_accuracy": acc,
-           "epochs": [{"epoch": i + 1, "train_loss": 1.0 / (i + 1), "val_accuracy": 0.5 + 0.1 * i,
-                       "seconds": 0.1} for i in range(4)]}
-    (d / "results.json").write_text(json.dumps(res))
-    return d
-
-
-def test_plot_reads_saved_results(tmp_path):
-    a, b = _fake_run(tmp_path, "a", 0.9), _fake_run(tmp_path, "b", 0.8)
-    out = plot.plot_training([a, b], out=tmp_path / "curves.png")
-    assert out.exists() and out.stat().st_size > 1000
-    assert cli.main(["plot", str(a)]) == 0
-    assert (a / "training.png").exists()
-    with pytest.raises(FileNotFoundError, match="results.json"):
-        plot.plot_training(tmp_path / "missing")
+# plot_training (and `jaxsnn-eqx plot`) is tested in tests/test_plot.py
 
 
 def test_methods_listing(capsys):
@@ -41,18 +21,32 @@ def test_unknown_method_is_a_clear_error():
     assert "invalid choice" in proc.stderr
 
 
-def test_cli_train_writes_results_and_resumes(tmp_path):
+def test_cli_train_writes_results_and_resumes(tmp_path, capsys):
     small = ["--n-train", "256", "--n-val", "64", "--n-test", "64", "--batch-size", "32",
              "--out", str(tmp_path), "--no-progress"]
-    assert cli.main(["train", "yinyang", "--method", "discrete", "--epochs", "1", *small]) == 0
+    train = ["train", "yinyang", "--method", "discrete"]
+    assert cli.main([*train, "--epochs", "1", *small]) == 0
     first = json.loads((tmp_path / "results.json").read_text())
     assert len(first["epochs"]) == 1
     assert {"test_accuracy", "epochs", "config"} <= set(first)
     assert 0.0 <= first["test_accuracy"] <= 1.0
     assert first["config"]["epochs"] == 1
     assert (tmp_path / "model.eqx").exists()
-    assert cli.main(["train", "yinyang", "--method", "discrete", "--epochs", "2", "--resume",
-                     *small]) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert (manifest["epoch"], manifest["finished"]) == (1, True)
+    saved = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    # the finished run is not overwritten; a longer run changes the learning-rate schedule, so
+    # resuming with --epochs 2 needs --extend; each refusal is one line and leaves the folder
+    for flags, expected in ((["--epochs", "1"], "already holds a finished run (1 epochs)"),
+                            (["--epochs", "2", "--resume"], "epochs: saved 1, now 2")):
+        capsys.readouterr()
+        assert cli.main([*train, *flags, *small]) == 2
+        msg = capsys.readouterr().err
+        assert expected in msg and "--overwrite" in msg and msg.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == saved
+    assert cli.main([*train, "--epochs", "2", "--resume", "--extend", *small]) == 0
     second = json.loads((tmp_path / "results.json").read_text())
     assert [e["epoch"] for e in second["epochs"]] == [1, 2]
     assert second["epochs"][0] == first["epochs"][0]  # the first epoch was not re-run
+    assert second["config"]["epochs"] == 2
+    assert (tmp_path / "last_model.eqx").read_bytes() != saved["last_model.eqx"]

@@ -57,3 +57,65 @@ def test_recurrent_passes_masked_weights():
         snn.Recurrent(layer, jnp.zeros((3, 3)))
     zero = snn.Recurrent(layer)
     assert zero.weight_rec.shape == (2, 2)
+
+
+def _lif(size=6):
+    from jaxsnn_eqx import discrete
+
+    params = discrete.LIFParams(tau_mem=1e-2, tau_syn=5e-3, v_th=1.0, v_leak=0.2)
+    return discrete.LIF(3, size, params=params, dt=5e-4, key=jax.random.PRNGKey(0))
+
+
+def test_recurrent_key_gives_a_scaled_random_init():
+    size = 64
+    lif = _lif(size)
+    rec = snn.Recurrent(lif, key=jax.random.PRNGKey(1))
+    w = np.asarray(rec.weight_rec)
+    assert w.shape == (size, size) and w.dtype == lif.weight.dtype
+    assert np.all(np.isfinite(w)) and np.count_nonzero(w) == size * size
+    # std = 0.1 tau_mem (v_th - v_leak) / sqrt(size), mean 0
+    expected = 0.1 * 1e-2 * 0.8 / np.sqrt(size)
+    assert abs(w.std() / expected - 1) < 0.05 and abs(w.mean()) < 4 * expected / size
+    again = snn.Recurrent(lif, key=jax.random.PRNGKey(1))
+    np.testing.assert_array_equal(again.weight_rec, w)  # reproducible
+    other = snn.Recurrent(lif, key=jax.random.PRNGKey(2))
+    assert not np.allclose(other.weight_rec, w)
+    # an explicit scale (V s) overrides the default; scale=0.0 and no key give zeros
+    big = snn.Recurrent(lif, key=jax.random.PRNGKey(1), scale=8e-3)
+    np.testing.assert_allclose(big.weight_rec, w * 8e-3 / (0.1 * 1e-2 * 0.8), rtol=1e-6)
+    np.testing.assert_array_equal(snn.Recurrent(lif, key=jax.random.PRNGKey(1), scale=0.0)
+                                  .weight_rec, np.zeros((size, size)))
+    np.testing.assert_array_equal(snn.Recurrent(lif).weight_rec, np.zeros((size, size)))
+    # a mask still applies to the random init
+    eye_free = snn.Recurrent(lif, key=jax.random.PRNGKey(1), mask=1 - jnp.eye(size))
+    assert np.all(np.diag(eye_free.effective_weight_rec) == 0)
+    assert rec(jnp.zeros((10, 3))).shape == (10, size)
+
+
+def test_recurrent_default_scale_for_event_layers_uses_mean_params():
+    from jaxsnn_eqx import event
+
+    p = event.LIFParams(tau_mem=2e-2, tau_syn=1e-2, v_th=jnp.array([1.0, 2.0, 3.0] * 16),
+                        v_reset=0.0, v_leak=0.0, t_refrac=0.0)
+    lif = event.LIF(5, 48, params=p, t_max=5e-2, max_spikes=64, key=jax.random.PRNGKey(0))
+    w = np.asarray(snn.Recurrent(lif, key=jax.random.PRNGKey(3)).weight_rec)
+    z = np.asarray(jax.random.normal(jax.random.PRNGKey(3), (48, 48), lif.weight.dtype))
+    np.testing.assert_allclose(w, 0.1 * 2e-2 * 2.0 / np.sqrt(48) * z, rtol=1e-6)
+
+
+def test_recurrent_init_errors_name_the_argument():
+    lif = _lif()
+    with pytest.raises(ValueError, match="weight_rec or key"):
+        snn.Recurrent(lif, jnp.zeros((6, 6)), key=jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="scale=0.1 needs a key"):
+        snn.Recurrent(lif, scale=0.1)
+    with pytest.raises(ValueError, match="scale must be finite and >= 0"):
+        snn.Recurrent(lif, key=jax.random.PRNGKey(0), scale=-1.0)
+    with pytest.raises(TypeError, match="scale must be a number"):
+        snn.Recurrent(lif, key=jax.random.PRNGKey(0), scale="big")
+    # a layer without neuron params: no default scale, but an explicit one works
+    affine = Affine(jnp.eye(2))
+    with pytest.raises(ValueError, match="Affine.*pass scale="):
+        snn.Recurrent(affine, key=jax.random.PRNGKey(0))
+    w = snn.Recurrent(affine, key=jax.random.PRNGKey(0), scale=1.0).weight_rec
+    assert w.shape == (2, 2) and np.all(np.asarray(w) != 0)

@@ -74,3 +74,17 @@ def test_bad_inputs():
         data.encode_latency(jnp.zeros((2, 2)), 2.0, 1.0)
     with pytest.raises(TypeError, match="float"):
         data.encode_latency(jnp.zeros((2, 2), jnp.int32), 0.0, 1.0)
+
+
+def test_encode_latency_defaults_mirror_and_returns_spikes():
+    from jaxsnn_eqx import Spikes
+
+    x = jnp.array([[0.0, 0.5], [1.5, 0.25]])  # 1.5: not clipped
+    s = data.encode_latency(x, 0.0, 1e-2)
+    assert isinstance(s, Spikes) and s.time.shape == s.idx.shape == (2, 4)  # mirror=True
+    t = data.latency_times(x, 0.0, 1e-2)
+    np.testing.assert_allclose(t[1], [1.5e-2, 2.5e-3, -0.5e-2, 7.5e-3])
+    assert data.encode_latency(x, 0.0, 1e-2, mirror=False).time.shape == (2, 2)
+    assert data.encode_latency(x, 0.0, 1e-2, bias_time=0.0).time.shape == (2, 5)
+    dense = data.encode_latency_dense(x[:1], t_max=2e-2, dt=1e-3, t_early=0.0, t_late=1e-2)
+    assert dense.shape == (1, 20, 4)

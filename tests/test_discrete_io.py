@@ -157,3 +157,33 @@ def test_bad_call_input_raises_naming_the_argument():
         jax.jit(lambda x: lif(x))(jnp.zeros((20, 4)))
     with pytest.raises(ValueError, match="xs"):
         jax.vmap(lif)(jnp.zeros((3, 20, 4)))
+
+
+def test_latency_defaults_differ_from_the_event_encoder_as_documented():
+    x = (jnp.arange(12.0).reshape(6, 2) + 0.5) / 12  # away from bin edges
+    kw = dict(t_early=0.0, t_late=1e-2, t_max=2e-2, dt=1e-3)
+    r = discrete.encode_latency(x, **kw)
+    assert r.shape == (6, 20, 2)  # mirror=False by default: one neuron per feature
+    mirrored = discrete.encode_latency(x, mirror=True, bias_time=5e-3, **kw)
+    assert mirrored.shape == (6, 20, 5)
+    # data.encode_latency mirrors by default; its raster is the mirrored discrete raster
+    np.testing.assert_array_equal(
+        mirrored, snn.data.encode_latency_dense(x, 2e-2, 1e-3, 0.0, 1e-2, bias_time=5e-3))
+    # the discrete encoder clips features to [0, 1]
+    np.testing.assert_array_equal(discrete.encode_latency(jnp.array([1.7, -0.3]), **kw),
+                                  discrete.encode_latency(jnp.array([1.0, 0.0]), **kw))
+
+
+def test_time_losses_require_a_finite_t_silent():
+    # the event time losses have no t_silent default (docs and code agree); discrete losses
+    # take no t_silent at all
+    from jaxsnn_eqx.event import losses as L
+
+    t = jnp.array([1e-3, jnp.inf])
+    with pytest.raises(TypeError, match="t_silent"):
+        L.mse_times(t, jnp.zeros(2), scale=1e-3)
+    with pytest.raises(TypeError, match="ttfs_cross_entropy: t_silent is required"):
+        L.ttfs_cross_entropy(t, 0, tau=1e-3, t_silent=None)
+    with pytest.raises(ValueError, match="mse_times: t_silent must be finite"):
+        L.mse_times(t, jnp.zeros(2), t_silent=float("inf"), scale=1e-3)
+    assert np.isfinite(L.mse_times(t, jnp.zeros(2), t_silent=2e-3, scale=1e-3))

@@ -2,6 +2,13 @@
 
 Layers are unbatched: ``ys = layer(xs)`` with ``xs: (time, in_size)``; batch with `jax.vmap`.
 
+* layers: `LIF` (spiking) and `LI` (leaky-integrator readout), with their `lif_step`/`li_step`
+  and scanned `lif_integrate`/`li_integrate`; recurrence via `jaxsnn_eqx.Recurrent`.
+* surrogate spike functions: `SuperSpike`, `FastSigmoid`, `Triangle`, `ArcTan`.
+* encoders to dense rasters: `encode_latency` (``mirror=False`` by default, unlike
+  `jaxsnn_eqx.data.encode_latency`), `encode_poisson`; decoders: `max_over_time` and friends.
+* losses: `nll_loss`, `accuracy`, `firing_rate_regularizer`.
+
 >>> import jax, jaxsnn_eqx as snn
 >>> from jaxsnn_eqx import discrete
 >>> k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)

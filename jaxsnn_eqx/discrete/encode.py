@@ -1,4 +1,8 @@
-"""Encoders from real-valued features to dense spike rasters ``(..., time, features)``."""
+"""Encoders from real-valued features to dense spike rasters ``(..., time, features)``.
+
+These feed the time-discrete layers. The event-based layers take `Spikes` from
+`jaxsnn_eqx.data.encode_latency` instead (which mirrors by default; see `encode_latency` here).
+"""
 
 from __future__ import annotations
 
@@ -39,19 +43,29 @@ def encode_latency(
     mirror: bool = False,
     bias_time: float | None = None,
 ) -> Float[Array, "*batch time n_out"]:
-    """Latency code: feature value ``x`` in [0, 1] fires one spike at ``t_early + x (t_late -
-    t_early)`` (seconds), in time bin ``floor(t / dt)``.
+    """Latency code as a dense raster: feature value ``x`` in [0, 1] fires one spike at
+    ``t_early + x (t_late - t_early)`` (seconds), in time bin ``floor(t / dt)``.
 
     Args:
-        x: features in [0, 1] (values outside are clipped).
+        x: features ``(*batch, features)`` in [0, 1] (values outside are clipped; integers are
+            cast to float).
         t_early, t_late: spike times of ``x = 0`` and ``x = 1`` (s).
-        t_max: duration (s); the raster has ``ceil(t_max / dt)`` bins.
+        t_max: duration (s); the raster has ``ceil(t_max / dt)`` bins and spikes at or after
+            ``t_max`` are dropped.
         dt: bin width (s).
-        mirror: also encode ``1 - x`` (appended after ``x``).
-        bias_time: if given, append one bias input that fires at this time (s).
+        mirror: also encode ``1 - x`` (appended after ``x``). Default False.
+        bias_time: if given (default None: no bias), append one bias input that fires at this
+            time (s).
 
     Returns:
-        one-hot raster ``(*batch, time, n_out)`` with ``n_out = features * (1 + mirror) + (bias)``.
+        0/1 raster ``(*batch, time, n_out)`` (float, at most one spike per input neuron) with
+        ``n_out = features * (1 + mirror) + (bias_time is not None)``.
+
+    Unlike `jaxsnn_eqx.data.encode_latency`, which returns event `Spikes` ``(*batch, n)``
+    and defaults to ``mirror=True``, this returns a raster and defaults to ``mirror=False``
+    (pass ``mirror=True`` for the Yin-Yang encoding ``(x, y, 1-x, 1-y, bias)``). With
+    ``mirror=True`` and the same times it matches ``data.encode_latency_dense`` (up to float
+    rounding at bin edges).
     """
     x = _as_float("encode_latency: x", x)
     if x.ndim < 1:

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from ..checks import check_finite_input
 from .surrogate import SuperSpike
 
 __all__ = [
@@ -116,7 +117,7 @@ def _check_input(owner: str, xs, in_size: int) -> Array:
         raise ValueError(
             f"{owner}: xs must have shape (time, in_size={in_size}), got shape {xs.shape}{hint}."
         )
-    return jnp.asarray(xs)
+    return check_finite_input(jnp.asarray(xs), owner)
 
 
 def _check_weight_rec(owner: str, weight_rec, size: int) -> Array:

@@ -1,4 +1,9 @@
-"""Losses for time-discrete networks."""
+"""Losses for time-discrete networks, on scores ``(*batch, n_classes)`` (e.g.
+`max_over_time` of an `LI` readout) and spike rasters ``(*batch, time, n)``.
+
+The first-spike-time losses of the event-based layers (with their required ``t_silent``) are in
+`jaxsnn_eqx.event.losses`.
+"""
 
 from __future__ import annotations
 

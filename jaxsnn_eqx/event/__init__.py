@@ -1,13 +1,18 @@
 """Event-based networks in continuous time: exact spike times and exact gradients.
 
 * `EventNeuron`: the neuron protocol (`neuron.py`); `LIFNeuron`, `LIFParams`, `LIF` (`lif.py`).
-* `simulate`: the one while_loop kernel (`kernel.py`), with a pluggable backward pass.
-* threshold crossings: `lif.threshold_crossing`; root finding: `solvers.py`.
+* `simulate`: the one while_loop kernel (`kernel.py`), with a pluggable backward pass
+  (`Backward`); `AbstractEventLayer`, `EventLayer`: layers over any `EventNeuron`.
+* gradients: by autodiff through the exact spike times (`LIF`), or by EventProp, the exact
+  adjoint (`EventPropLIF`, `RecurrentEventPropLIF`, `eventprop_backward`; `eventprop.py`).
+* threshold crossings: `threshold_crossing`; root finding: `solvers`; weight unit:
+  `lif_weight_scale`.
 * single-spike feed-forward layers solved all at once: `lif.first_spike_times` (no event loop).
-* losses and decoding for time-to-first-spike codes: `losses.py`.
+* losses and decoding for time-to-first-spike codes: `losses`.
 * where a population's forward pass runs: `Backend`, `JaxSimulation`, `Population`
   (`backend.py`); hardware in the loop: `HardwareRecurrentLIF` (`hardware_lif.py`). The
-  BrainScaleS-2 backends live in the `hardware` package (which imports this one).
+  BrainScaleS-2 backends (`Emulator`, `BSS2Executor`) live in `jaxsnn_eqx.hardware` (which
+  imports this package, never the reverse).
 """
 
 from . import losses, solvers

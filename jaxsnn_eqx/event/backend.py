@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
+from ..checks import check_spikes
 from ..spikes import Spikes
 from .kernel import _merge, simulate
 from .neuron import EventNeuron
@@ -184,6 +185,8 @@ class Backend(eqx.Module):
 
     def __call__(self, population: Population, spikes: Spikes, *,
                  key: PRNGKeyArray | None = None) -> Spikes:
+        spikes = check_spikes(spikes, population.weight_in.shape[0],
+                              f"{type(self).__name__} backend")
         batch = spikes.time.shape[:-1]
         if not batch:
             return self.run(population, spikes, key)

@@ -53,6 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
+from ..checks import check_size, check_weight
 from ..spikes import Spikes
 from .kernel import simulate
 from .lif import LIF, LIFNeuron, LIFParams, lif_weight_scale
@@ -402,7 +403,8 @@ class EventPropLIF(LIF):
 
     def __init__(self, in_size: int, out_size: int, **kwargs):
         """Arguments as `event.LIF` (same weight initialisation), without ``backward``."""
-        if "backward" in kwargs:
+        backward = kwargs.pop("backward", eventprop_lif_backward)
+        if backward is not eventprop_lif_backward:  # (accepted as-is so dataclasses.replace works)
             raise TypeError("EventPropLIF: the backward pass is EventProp; use event.LIF for "
                             "another one.")
         super().__init__(in_size, out_size, backward=eventprop_lif_backward, **kwargs)
@@ -469,9 +471,17 @@ class RecurrentEventPropLIF(eqx.Module):
         weight ``lif_weight_scale(params)``: ``weight_in ~ N(init_mean, init_std^2) / in_size``,
         ``weight_rec ~ N(rec_init_mean, rec_init_std^2) / size`` (then masked)."""
         params = LIFParams() if params is None else params
-        dtype = jnp.result_type(float) if dtype is None else dtype
+        where = type(self).__name__
+        in_size = check_size(in_size, "in_size", where)
+        size = check_size(size, "size", where)
+        max_spikes = check_size(max_spikes, "max_spikes", where)
+        if not t_max > 0:
+            raise ValueError(f"{where}: `t_max` must be positive (s), got {t_max}.")
+        if dtype is None:  # the given weights' float type (as event.LIF), else the default float
+            given = [jnp.asarray(w) for w in (weight_in, weight_rec) if w is not None]
+            dtype = jnp.result_type(float, *given)
         if (weight_in is None or weight_rec is None) and key is None:
-            raise ValueError("RecurrentEventPropLIF: pass `key` (for the init) or both weights.")
+            raise ValueError(f"{where}: pass `key` (for the init) or both weights.")
         w1 = lif_weight_scale(params)
         k_in, k_rec = jax.random.split(key) if key is not None else (None, None)
         if weight_in is None:
@@ -480,16 +490,12 @@ class RecurrentEventPropLIF(eqx.Module):
         if weight_rec is None:
             z = jax.random.normal(k_rec, (size, size), dtype)
             weight_rec = w1 * (rec_init_mean + rec_init_std * z) / size
-        weight_in = jnp.asarray(weight_in, dtype)
-        weight_rec = jnp.asarray(weight_rec, dtype)
-        for name, w, shape in (("weight_in", weight_in, (in_size, size)),
-                               ("weight_rec", weight_rec, (size, size)),
-                               ("mask", mask, (size, size)),
-                               ("mask_in", mask_in, (in_size, size))):
+        weight_in = check_weight(weight_in, (in_size, size), where, "weight_in").astype(dtype)
+        weight_rec = check_weight(weight_rec, (size, size), where, "weight_rec").astype(dtype)
+        for name, w, shape in (("mask", mask, (size, size)), ("mask_in", mask_in, (in_size, size))):
             if w is not None and jnp.shape(w) != shape:
-                raise ValueError(f"RecurrentEventPropLIF: {name} shape {jnp.shape(w)} != {shape}.")
-        if max_spikes < 1 or not t_max > 0:
-            raise ValueError("RecurrentEventPropLIF: need max_spikes >= 1 and t_max > 0.")
+                raise ValueError(f"{where}: `{name}` must have shape {shape}, got "
+                                 f"{jnp.shape(w)}.")
         self.mask = None if mask is None else jnp.asarray(mask) != 0
         self.mask_in = None if mask_in is None else jnp.asarray(mask_in) != 0
         self.weight_in = weight_in if mask_in is None else jnp.where(self.mask_in, weight_in, 0.0)
@@ -523,4 +529,5 @@ class RecurrentEventPropLIF(eqx.Module):
         return simulate(
             self.neuron, w_in, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
             weight_rec=w_rec, backward=eventprop_lif_backward,
+            where=f"{type(self).__name__}({self.in_size}->{self.size})",
         )

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ..checks import check_finite, check_spikes
 from ..spikes import Spikes
 from .backend import (
     Backend,
@@ -177,9 +178,10 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
 
     def __init__(self, in_size: int, size: int, *, backend: Backend,
                  slope_floor: float | None = 0.1, target_params: LIFParams | None = None,
-                 **kwargs):
+                 blocks: tuple[int, ...] | None = None, **kwargs):
         """Arguments as `RecurrentEventPropLIF`, plus ``backend``, ``slope_floor`` and
-        ``target_params``."""
+        ``target_params``. ``blocks`` is found from the masks; passing it (as
+        ``dataclasses.replace`` does) only checks that it matches."""
         if not isinstance(backend, Backend):
             raise TypeError(f"HardwareRecurrentLIF: backend must be an event.Backend (e.g. "
                             f"hardware.Emulator()), got {type(backend).__name__}.")
@@ -189,6 +191,9 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
         super().__init__(in_size, size, **kwargs)
         self.backend = backend
         self.blocks = feedforward_blocks(self.mask_in, self.mask)
+        if blocks is not None and tuple(blocks) != self.blocks:
+            raise ValueError(f"HardwareRecurrentLIF: blocks={tuple(blocks)} do not match the "
+                             f"masks, whose feed-forward blocks are {self.blocks}.")
         self.slope_floor = None if slope_floor is None else float(slope_floor)
         self.target_params = target_params
 
@@ -210,6 +215,8 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
                                     "build a new layer for another connectivity.")
 
     def __call__(self, spikes: Spikes, *, key: PRNGKeyArray | None = None) -> Spikes:
+        where = f"{type(self).__name__}({self.in_size}->{self.size})"
+        spikes = check_spikes(spikes, self.in_size, where)
         if spikes.time.ndim != 1:
             raise ValueError(f"HardwareRecurrentLIF: expected unbatched Spikes, got shape "
                              f"{spikes.time.shape}; batch with jax.vmap (one key per sample).")
@@ -219,6 +226,8 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
         w_in, w_rec = self.effective_weights
         dtype = jnp.result_type(w_in, w_rec, spikes.time)
         in_time = self._check_blocks(spikes.time.astype(dtype))
+        in_time = check_finite(
+            in_time, dict(params=self.params, weight_in=w_in, weight_rec=w_rec), where)
         cfg = _Config(self.t_max, self.max_spikes, self.single_spike, self.blocks,
                       self.slope_floor)
         in_idx = jax.lax.stop_gradient(spikes.idx)

@@ -38,8 +38,10 @@ from typing import Any, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
+from ..checks import check_finite, check_spikes, check_weight
 from ..spikes import Spikes
 from .neuron import EventNeuron, Transition
 
@@ -69,6 +71,7 @@ class _Config(NamedTuple):
     recurrent: bool
     backward: Backward | None
     parallel: bool = False
+    where: str = "event.simulate"  # names the population in error messages
 
 
 # ----------------------------------------------------------------------------- one event
@@ -163,39 +166,95 @@ def _forward(neuron, weight, weight_rec, in_time, in_idx, t_max, max_out, record
     return out_t, out_i, kinds, overflow, hist
 
 
+def _stand_in(x):
+    """``x`` with its ``+-inf`` entries replaced by ``+-sqrt(finfo.max)`` (finite, and large
+    enough for any comparison with a time or voltage; its square does not overflow)."""
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        return x
+    big = jnp.asarray(np.sqrt(np.finfo(x.dtype).max), x.dtype)
+    return jnp.where(jnp.isinf(x), jnp.copysign(big, x), x)
+
+
+def _huge(x):
+    """Entries that are non-finite or of the magnitude of a `_stand_in` (``eps sqrt(max)``)."""
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        return jnp.zeros(x.shape, bool)
+    fi = np.finfo(x.dtype)
+    return ~(jnp.abs(x) < jnp.asarray(np.sqrt(fi.max) * fi.eps, x.dtype))
+
+
+_SENTINEL_ERROR = (
+    "event kernel backward: the neuron's state holds +-inf (a sentinel), and the state after "
+    "a step differs between that sentinel and a huge finite value in its place (e.g. the "
+    "neuron tests isinf/isfinite and then writes a finite value that is not the limit). The "
+    "gradient replay evaluates each step with +-inf replaced by +-sqrt(finfo.max) and cannot "
+    "differentiate such a neuron; use a finite sentinel (e.g. -1e9) for that state entry, or "
+    "make the step's result at +-inf the limit of its result at large finite values. See "
+    "EventNeuron."
+)
+
+
 def _reverse(diff, static, in_idx, t_max, kinds, hist, ct_time):
     """Reverse sweep over the recorded steps: cotangents of ``diff = (neuron_diff, weight,
     weight_rec, in_time)`` given the cotangents ``ct_time`` of the output spike slots.
 
     Each step is differentiated with `jax.vjp` at its recorded carry (so the forward is not
     replayed in a separate pass); spike times get their IFT derivatives from the neuron's
-    custom JVP.
+    custom JVP. Only the floating-point state leaves carry cotangents (integer and boolean
+    leaves, e.g. a spike counter or a "has fired" flag, are constants of the step). An
+    infinite state entry (a sentinel such as ``r = inf``) carries no tangent (a perturbed
+    ``inf`` is ``inf``): its cotangent is zero, and the step is differentiated with
+    ``+-sqrt(finfo.max)`` in its place, so that the discarded branches of the neuron's
+    ``jnp.where``s (``membrane(dt - r)`` with ``r = -inf``) give no ``0 * inf = NaN``. That is
+    exact where the neuron's step at ``+-inf`` is the limit of its step at large finite values
+    (comparisons, sums, products, ``exp``): a step whose state at ``+-inf`` differs grossly
+    from the stand-in's (finite versus huge) raises (`_SENTINEL_ERROR`). Steps of kind ``-2``
+    (nothing happened: identities) are passed through without differentiating them.
     """
     is_sp = kinds >= 0
     slot = jnp.clip(jnp.cumsum(is_sp) - 1, 0, ct_time.shape[0] - 1)
     ct_step = jnp.where(is_sp, ct_time[slot], 0.0)
+    inexact = eqx.is_inexact_array
 
-    def step_f(carry_f, ptr, kind, d):
+    def step_f(carry_f, ptr, kind, d, st_const):
         nd, w, wr, it = d
         nrn = eqx.combine(nd, static)
-        (t, st, _), _ = _step(nrn, w, wr, it, in_idx, t_max, (*carry_f, ptr), kind)
-        return t, st
+        t, st_d = carry_f
+        (t, st, _), _ = _step(nrn, w, wr, it, in_idx, t_max, (t, eqx.combine(st_d, st_const),
+                                                                  ptr), kind)
+        return t, eqx.filter(st, inexact)
 
     def body(c, xs):
-        ct_carry, acc = c
+        ct_carry, acc, nxt, has_nxt, bad = c
         (t_s, st_s, ptr_s), kind, ct_t = xs
-        _, vjp = jax.vjp(lambda cf, d: step_f(cf, ptr_s, kind, d), (t_s, st_s), diff)
+        st_d, st_const = eqx.partition(st_s, inexact)
+        inf = jax.tree.map(jnp.isinf, st_d)
+        sentinel = jnp.any(jnp.stack([jnp.any(m) for m in jax.tree.leaves(inf)] + [False]))
+        (_, st_out), vjp = jax.vjp(lambda cf, d: step_f(cf, ptr_s, kind, d, st_const),
+                                   (t_s, jax.tree.map(_stand_in, st_d)), diff)
         ct_prev, ct_d = vjp((ct_carry[0] + ct_t, ct_carry[1]))
-        return (ct_prev, jax.tree.map(jnp.add, acc, ct_d)), None
+        idle = kind == -2
+        ct_prev = (jnp.where(idle, ct_carry[0], ct_prev[0]),
+                   jax.tree.map(lambda c_in, c_out, m: jnp.where(m, 0.0, jnp.where(idle, c_in, c_out)),
+                                ct_carry[1], ct_prev[1], inf))
+        ct_d = jax.tree.map(lambda g: jnp.where(idle, jnp.zeros_like(g), g), ct_d)
+        mismatch = [jnp.any(_huge(o) != ~jnp.isfinite(r))
+                    for o, r in zip(jax.tree.leaves(st_out), jax.tree.leaves(nxt), strict=True)]
+        bad = bad | (sentinel & has_nxt & ~idle & jnp.any(jnp.stack(mismatch + [False])))
+        return (ct_prev, jax.tree.map(jnp.add, acc, ct_d), st_d, True, bad), None
 
     t0, st0, _ = jax.tree.map(lambda h: h[0], hist)
-    init = (jax.tree.map(jnp.zeros_like, (t0, st0)), jax.tree.map(jnp.zeros_like, diff))
-    (ct0, acc), _ = jax.lax.scan(body, init, (hist, kinds, ct_step), reverse=True)
+    st0_d = eqx.filter(st0, inexact)
+    init = (jax.tree.map(jnp.zeros_like, (t0, st0_d)), jax.tree.map(jnp.zeros_like, diff),
+            st0_d, jnp.zeros((), bool), jnp.zeros((), bool))
+    (ct0, acc, _, _, bad), _ = jax.lax.scan(body, init, (hist, kinds, ct_step), reverse=True)
     # the initial state may depend on the parameters (e.g. V = v_leak)
     n, dtype = diff[1].shape[1], t0.dtype
-    _, init_vjp = jax.vjp(lambda nd: eqx.combine(nd, static).init_state(n, dtype), diff[0])
+    _, init_vjp = jax.vjp(
+        lambda nd: eqx.filter(eqx.combine(nd, static).init_state(n, dtype), inexact), diff[0])
     (g_init,) = init_vjp(ct0[1])
-    return (jax.tree.map(jnp.add, acc[0], g_init), *acc[1:])
+    grads = (jax.tree.map(jnp.add, acc[0], g_init), *acc[1:])
+    return eqx.error_if(grads, bad, _SENTINEL_ERROR)
 
 
 # ----------------------------------------------------------------------------- layer level
@@ -208,7 +267,7 @@ def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
     neuron, weight, weight_rec, in_time = vjp_arg
     if cfg.parallel:  # single-spike feed-forward: the neuron's all-at-once first spikes
         times = neuron.first_spike_times(weight, Spikes(in_time, in_idx), cfg.t_max)
-        out_t, out_i, _ = _merge(times[:, None], cfg.max_spikes)
+        out_t, out_i, _ = _merge(times[:, None], cfg.max_spikes, cfg.where)
         return (out_t, out_i), (None, None, None)
     if cfg.recurrent:
         out_t, out_i, kinds, overflow, hist = _forward(
@@ -216,8 +275,8 @@ def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
         )
         out_t = eqx.error_if(
             out_t, overflow,
-            f"event kernel: the recurrent population emitted more than max_spikes="
-            f"{cfg.max_spikes} spikes before t_max; increase max_spikes.",
+            f"{cfg.where}: the recurrent population emitted more than max_spikes="
+            f"{cfg.max_spikes} spikes before t_max={cfg.t_max}; increase max_spikes.",
         )
         return (out_t, out_i), (kinds, hist, None)
     n_out = weight.shape[1]
@@ -232,10 +291,11 @@ def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
     times, kinds, overflow, hist = jax.vmap(one, in_axes=(0, 1))(_lanes(nd, n_out), weight)
     times = eqx.error_if(
         times, jnp.any(overflow),
-        f"event kernel: a neuron emitted more than max_spikes_per_neuron="
-        f"{cfg.max_per_neuron} spikes before t_max; increase max_spikes_per_neuron.",
+        f"{cfg.where}: a neuron emitted more than max_spikes_per_neuron="
+        f"{cfg.max_per_neuron} spikes before t_max={cfg.t_max}; increase "
+        "max_spikes_per_neuron.",
     )
-    out_t, out_i, order = _merge(times, cfg.max_spikes)
+    out_t, out_i, order = _merge(times, cfg.max_spikes, cfg.where)
     return (out_t, out_i), (kinds, hist, order)
 
 
@@ -265,7 +325,7 @@ def _sortable_int(x):
     return jnp.where(bits < 0, bits ^ jnp.iinfo(bits.dtype).max, bits)
 
 
-def _merge(times, max_spikes):
+def _merge(times, max_spikes, where="event.simulate"):
     """Per-neuron spike buffers ``(n, per)`` -> one sorted list ``(max_spikes,)`` of times and
     neuron indices (unused slots ``inf``/``-1``), and the sorting order into the flattened
     buffers; more than ``max_spikes`` spikes raise."""
@@ -276,7 +336,7 @@ def _merge(times, max_spikes):
                                                flat.dtype)])
     flat = eqx.error_if(
         flat, jnp.sum(jnp.isfinite(flat)) > max_spikes,
-        f"event kernel: the layer emitted more than max_spikes={max_spikes} spikes before "
+        f"{where}: the layer emitted more than max_spikes={max_spikes} spikes before "
         "t_max; increase max_spikes.",
     )
     order = _sort_order(jax.lax.stop_gradient(flat))[:max_spikes]
@@ -358,6 +418,7 @@ def simulate(
     max_spikes_per_neuron: int | None = None,
     backward: Backward | None = None,
     method: str = "auto",
+    where: str = "event.simulate",
 ) -> Spikes:
     """Exact event-driven simulation of a population of ``n`` neurons, ``t`` in ``[0, t_max]``.
 
@@ -380,28 +441,36 @@ def simulate(
             by autodiff (or by ``backward``); everything else runs the event loop.
             ``"kernel"`` always runs the event loop; ``"parallel"`` insists on the fast path.
             Both give the same spike times and gradients (to rounding).
+        where: how error messages name the population (layers pass e.g. ``"LIF(5->120)"``).
+
+    The input is checked (`jaxsnn_eqx.checks.check_spikes`: no NaN or negative times, indices
+    in ``[0, n_in)``, consistent padding, sorted); a bad input raises instead of returning
+    plausible spikes.
 
     Returns:
         Output `Spikes` of length ``max_spikes``, sorted by time (unused: ``inf``/``-1``).
     """
+    if weight.ndim != 2:
+        raise ValueError(f"{where}: weight must be 2-d (n_in, n), got shape {weight.shape}.")
+    spikes = check_spikes(spikes, weight.shape[0], where)
     if spikes.time.ndim != 1:
         raise ValueError(
-            f"simulate: expected unbatched Spikes (1-d arrays), got shape {spikes.time.shape}; "
-            "batch with jax.vmap."
+            f"{where}: expected unbatched Spikes (1-d arrays), got shape {spikes.time.shape}; "
+            "batch with jax.vmap (e.g. jax.vmap(layer)(spikes))."
         )
-    if weight.ndim != 2:
-        raise ValueError(f"simulate: weight must be 2-d (n_in, n), got shape {weight.shape}.")
     n = weight.shape[1]
     if weight_rec is not None and weight_rec.shape != (n, n):
-        raise ValueError(f"simulate: weight_rec must have shape {(n, n)}, got {weight_rec.shape}.")
+        raise ValueError(f"{where}: weight_rec must have shape {(n, n)}, got {weight_rec.shape}.")
     if max_spikes < 1:
-        raise ValueError(f"simulate: max_spikes must be >= 1, got {max_spikes}.")
+        raise ValueError(f"{where}: max_spikes must be >= 1, got {max_spikes}.")
+    if not t_max > 0:
+        raise ValueError(f"{where}: t_max must be positive (s), got {t_max}.")
     per = max_spikes if max_spikes_per_neuron is None else int(max_spikes_per_neuron)
     per = min(per, max_spikes)
     if per < 1:
-        raise ValueError(f"simulate: max_spikes_per_neuron must be >= 1, got {per}.")
+        raise ValueError(f"{where}: max_spikes_per_neuron must be >= 1, got {per}.")
     if method not in METHODS:
-        raise ValueError(f"simulate: method must be one of {METHODS}, got {method!r}.")
+        raise ValueError(f"{where}: method must be one of {METHODS}, got {method!r}.")
     parallel = (
         weight_rec is None
         and bool(getattr(neuron, "single_spike", False))
@@ -418,7 +487,10 @@ def simulate(
     if weight_rec is not None:
         dtype = jnp.result_type(dtype, weight_rec.dtype)
     in_time = spikes.time.astype(dtype)
-    cfg = _Config(float(t_max), int(max_spikes), per, weight_rec is not None, backward, parallel)
+    cfg = _Config(float(t_max), int(max_spikes), per, weight_rec is not None, backward, parallel,
+                  where)
+    weight = check_finite(
+        weight, dict(neuron=neuron, weight=weight, weight_rec=weight_rec), where)
     in_idx = jax.lax.stop_gradient(spikes.idx)  # integer; never carries a tangent
     vjp_arg = (neuron, weight, weight_rec, in_time)
     if parallel and backward is None:  # plain autodiff of the all-at-once solution
@@ -434,6 +506,11 @@ class AbstractEventLayer(eqx.Module):
 
     Subclasses provide the fields below (``neuron`` may be a property). ``layer(x, weight_rec=w)``
     runs the population recurrently (this is what `jaxsnn_eqx.Recurrent` calls).
+
+    Arrays (weights, parameters) are leaves: edit them with `equinox.tree_at`. Settings such as
+    ``method``, ``t_max`` and ``max_spikes`` are static fields, not leaves (``tree_at`` says
+    "... is not a leaf"): change them with ``dataclasses.replace(layer, method="kernel")``,
+    which re-runs the constructor's checks.
     """
 
     neuron: eqx.AbstractVar[EventNeuron]
@@ -472,8 +549,12 @@ class AbstractEventLayer(eqx.Module):
         return simulate(
             self.neuron, self.weight, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
             weight_rec=weight_rec, max_spikes_per_neuron=self._per_neuron(),
-            backward=self.backward, method=self.method,
+            backward=self.backward, method=self.method, where=self.describe(),
         )
+
+    def describe(self) -> str:
+        """``"LIF(5->120)"``: the layer's type and sizes, as error messages name it."""
+        return f"{type(self).__name__}({self.in_size}->{self.out_size})"
 
 
 class EventLayer(AbstractEventLayer):
@@ -506,9 +587,14 @@ class EventLayer(AbstractEventLayer):
         backward: Backward | None = None,
         method: str = "auto",
     ):
+        if not isinstance(neuron, EventNeuron):
+            raise TypeError(f"EventLayer: `neuron` must be an event.EventNeuron, got "
+                            f"{type(neuron).__name__}.")
         weight = jnp.asarray(weight)
-        if weight.ndim != 2:
-            raise ValueError(f"EventLayer: weight must be (in_size, out_size), got {weight.shape}.")
+        if weight.ndim != 2 or 0 in weight.shape:
+            raise ValueError(f"EventLayer: `weight` must be (in_size, out_size) with both >= 1, "
+                             f"got shape {weight.shape}.")
+        weight = check_weight(weight, weight.shape, "EventLayer")
         self.neuron = neuron
         self.weight = weight
         self.in_size, self.out_size = weight.shape

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from ..checks import check_size, check_weight
 from ..spikes import Spikes
 from .kernel import AbstractEventLayer, Backward
 from .neuron import EventNeuron, Transition
@@ -443,10 +444,11 @@ def lif_weight_scale(params: LIFParams) -> float:
     tm = float(np.mean(np.asarray(params.tau_mem)))
     ts = float(np.mean(np.asarray(params.tau_syn)))
     theta = float(np.mean(np.asarray(params.v_th) - np.asarray(params.v_leak)))
+    # the widest float available: rounding the time constants to float32 first would put the
+    # peak off threshold by ~1e-8 relative even in float64
+    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
     with jax.ensure_compile_time_eval():
-        tm_, ts_ = jnp.asarray(tm, jnp.float32), jnp.asarray(ts, jnp.float32)
-        if jax.config.jax_enable_x64:
-            tm_, ts_ = tm_.astype(jnp.float64), ts_.astype(jnp.float64)
+        tm_, ts_ = jnp.asarray(tm, dtype), jnp.asarray(ts, dtype)
         tp = peak_time(0.0, 1.0, tm_, ts_)  # stable for every ratio, including tm = ts
         k = float(membrane(tp, 0.0, 1.0, tm_, ts_))
     return theta * ts / k
@@ -460,8 +462,8 @@ class LIF(AbstractEventLayer):
     (length ``max_spikes``, sorted; unused slots ``inf``/``-1``). Unbatched: use ``jax.vmap``.
     Gradients are exact (implicit function theorem through every spike time).
 
-    Weight init: ``weight ~ N(init_mean / in_size, init_std^2 / in_size) * w1`` where ``w1 =
-    lif_weight_scale(params)`` is the weight of a single input that just reaches threshold.
+    Weight init: ``weight = w1 (init_mean + init_std z) / in_size`` with ``z ~ N(0, 1)``, where
+    ``w1 = lif_weight_scale(params)`` is the weight of a single input that just reaches threshold.
     So ``init_mean`` is the summed drive in units of "threshold-reaching inputs".
 
     Single-spike feed-forward layers (``single_spike=True``, no ``weight_rec``) are solved all
@@ -506,18 +508,18 @@ class LIF(AbstractEventLayer):
         method: str = "auto",
     ):
         params = LIFParams() if params is None else params
+        where = type(self).__name__
+        in_size = check_size(in_size, "in_size", where)
+        out_size = check_size(out_size, "out_size", where)
         if weight is None:
             if key is None:
-                raise ValueError("LIF: pass `key` (for the weight init) or `weight`.")
+                raise ValueError(f"{where}: pass `key` (for the weight init) or `weight`.")
             dtype = jnp.result_type(float) if dtype is None else dtype
             w1 = lif_weight_scale(params)
             z = jax.random.normal(key, (in_size, out_size), dtype)
             weight = w1 * (init_mean + init_std * z) / in_size
-        weight = jnp.asarray(weight, dtype)
-        if weight.shape != (in_size, out_size):
-            raise ValueError(f"LIF: weight shape {weight.shape} != (in_size, out_size) = "
-                             f"{(in_size, out_size)}.")
-        self.weight = weight
+        weight = check_weight(weight, (in_size, out_size), where)
+        self.weight = weight if dtype is None else weight.astype(dtype)
         self.params = params
         self.in_size = in_size
         self.out_size = out_size

@@ -1,11 +1,15 @@
 """Decoding and losses for time-to-first-spike (TTFS) codes (unbatched; ``jax.vmap`` to batch).
 
-Silent neurons have first-spike time ``inf``. The losses replace it by a finite ``t_silent``
-(default: ``t_max``) with a zero gradient (double-where: no NaN), so a silent correct neuron is
-treated as "latest possible", and the others are still pushed later / earlier.
+Silent neurons have first-spike time ``inf``. The time losses replace it by a finite
+``t_silent`` (s), a required keyword argument with no default (the losses do not know the
+layer's ``t_max``; pass it, e.g. ``t_silent=layer.t_max``), with a zero gradient (double-where:
+no NaN), so a silent correct neuron is treated as "latest possible", and the others are still
+pushed later / earlier. The time-discrete losses are in `jaxsnn_eqx.discrete` (`nll_loss`).
 """
 
 from __future__ import annotations
+
+import math
 
 import equinox as eqx
 import jax
@@ -27,13 +31,27 @@ __all__ = [
 ]
 
 
+def _check_t_silent(owner: str, t_silent) -> None:
+    """A clear error for ``t_silent=None`` or a non-finite number (arrays are not checked)."""
+    if t_silent is None:
+        raise TypeError(
+            f"{owner}: t_silent is required (the time, in s, that replaces a silent neuron's "
+            f"inf), e.g. t_silent=layer.t_max; got None."
+        )
+    if isinstance(t_silent, int | float) and not math.isfinite(t_silent):
+        raise ValueError(
+            f"{owner}: t_silent must be finite (s), e.g. the layer's t_max; got {t_silent}."
+        )
+
+
 def first_spike_times(spikes: Spikes, n: int) -> Float[Array, " n"]:
     """First spike time of each of ``n`` neurons (``inf`` if silent); differentiable."""
     return spikes.first_times(n)
 
 
 def finite_times(t: Float[Array, "*n"], t_silent: float) -> Float[Array, "*n"]:
-    """``t`` with ``inf`` replaced by ``t_silent`` (constant, zero gradient, no NaN)."""
+    """``t`` with ``inf`` replaced by ``t_silent`` (s; constant, zero gradient, no NaN)."""
+    _check_t_silent("finite_times", t_silent)
     fin = jnp.isfinite(t)
     return jnp.where(fin, jnp.where(fin, t, 0.0), t_silent)
 
@@ -49,9 +67,11 @@ def ttfs_cross_entropy(
 ) -> Float[Array, ""]:
     """Cross entropy of ``softmax(-t / tau)`` (earlier = more likely) at ``label``.
 
-    With ``alpha > 0`` adds ``alpha (exp(t_label / tau_reg) - 1)``, which rewards an early
-    correct spike (Goeltz et al. 2021). Times in seconds; ``t_silent`` replaces silent neurons.
+    With ``alpha > 0`` adds ``alpha (exp(t_label / tau_reg) - 1)`` (``tau_reg`` defaults to
+    ``tau``), which rewards an early correct spike (Goeltz et al. 2021). Times in seconds;
+    ``t_silent`` (required, e.g. the layer's ``t_max``) replaces silent neurons' ``inf``.
     """
+    _check_t_silent("ttfs_cross_entropy", t_silent)
     t = finite_times(t_first, t_silent)
     logp = jax.nn.log_softmax(-t / tau)
     loss = -logp[label]
@@ -64,7 +84,10 @@ def ttfs_cross_entropy(
 def mse_times(
     t_first: Float[Array, " n"], target: Float[ArrayLike, " n"], *, t_silent: float, scale: float
 ) -> Float[Array, ""]:
-    """Mean squared error between first-spike times and ``target`` times, in units of ``scale``."""
+    """Mean squared error between first-spike times and ``target`` times (s), in units of
+    ``scale`` (s); ``t_silent`` (required, e.g. the layer's ``t_max``) replaces silent neurons'
+    ``inf``."""
+    _check_t_silent("mse_times", t_silent)
     t = finite_times(t_first, t_silent)
     return jnp.mean(((t - jnp.asarray(target)) / scale) ** 2)
 

@@ -16,7 +16,7 @@ from ..train import fit, make_optimizer, write_results
 
 __all__ = [
     "base_parser", "finish", "fit_task", "run_yinyang", "scale_updates", "unit_factors",
-    "positive_int", "positive_float",
+    "positive_int", "positive_float", "TaskParser",
 ]
 
 
@@ -34,34 +34,68 @@ def positive_float(text: str) -> float:
     return value
 
 
+class TaskParser(argparse.ArgumentParser):
+    """`argparse.ArgumentParser` that also checks the common flags against each other (a clear
+    one-line error, not a traceback later)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        ns, rest = super().parse_known_args(args, namespace)
+        n_train, batch = getattr(ns, "n_train", None), getattr(ns, "batch_size", None)
+        if n_train is not None and batch is not None and n_train < batch:
+            self.error(f"--n-train {n_train} is smaller than --batch-size {batch}: an epoch "
+                       f"needs at least one full batch; lower --batch-size or raise --n-train")
+        if getattr(ns, "resume", False) and getattr(ns, "overwrite", False):
+            self.error("--resume and --overwrite exclude each other: continue the saved run, "
+                       "or delete it and start again")
+        if getattr(ns, "extend", False) and not getattr(ns, "resume", False):
+            self.error("--extend lengthens a saved run: use it with --resume")
+        return ns, rest
+
+
 def base_parser(description: str, **defaults) -> argparse.ArgumentParser:
     """Parser with the flags every task takes.
 
     ``--out DIR --seed N --epochs N --batch-size N --lr X --n-train N --n-val N --n-test N
-    --select best_val|last --resume --no-progress``; ``defaults`` sets their defaults by
-    destination name (``out``, ``seed``, ``epochs``, ``batch_size``, ``lr``, ``n_train``, ...).
+    --select best_val|last --resume --extend --overwrite --progress/--no-progress``;
+    ``defaults`` sets their defaults by destination name (``out``, ``seed``, ``epochs``,
+    ``batch_size``, ``lr``, ``n_train``, ...). ``--n-train`` below ``--batch-size``,
+    ``--resume`` with ``--overwrite`` and ``--extend`` without ``--resume`` are usage errors.
     """
-    p = argparse.ArgumentParser(
+    p = TaskParser(
         description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     p.add_argument("--out", type=Path, default=Path(defaults.get("out", "runs/task")),
-                   help="output folder (results.json, model.eqx)")
+                   help="run folder (results.json, model.eqx, manifest.json and the checkpoint "
+                        "for --resume)")
     p.add_argument("--seed", type=int, default=defaults.get("seed", 0),
                    help="seed for data, initialisation and shuffling")
-    p.add_argument("--epochs", type=positive_int, default=defaults.get("epochs", 20))
-    p.add_argument("--batch-size", type=positive_int, default=defaults.get("batch_size", 64))
+    p.add_argument("--epochs", type=positive_int, default=defaults.get("epochs", 20),
+                   help="passes over the training set (the learning-rate schedule spans them)")
+    p.add_argument("--batch-size", type=positive_int, default=defaults.get("batch_size", 64),
+                   help="training samples per optimizer step")
     p.add_argument("--lr", type=positive_float, default=defaults.get("lr", 1e-3),
                    help="peak learning rate")
     p.add_argument("--n-train", type=positive_int, default=defaults.get("n_train", 5000),
                    help="training samples")
-    p.add_argument("--n-val", type=positive_int, default=defaults.get("n_val", 1000))
-    p.add_argument("--n-test", type=positive_int, default=defaults.get("n_test", 1000))
+    p.add_argument("--n-val", type=positive_int, default=defaults.get("n_val", 1000),
+                   help="validation samples (accuracy after every epoch, for --select)")
+    p.add_argument("--n-test", type=positive_int, default=defaults.get("n_test", 1000),
+                   help="test samples (accuracy of the selected model at the end)")
     p.add_argument("--select", choices=("best_val", "last"),
                    default=defaults.get("select", "best_val"),
                    help="model to test and save: best validation accuracy, or the last epoch")
-    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="no per-epoch output")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run saved in --out; the other flags must match the saved "
+                        "run's")
+    p.add_argument("--extend", action="store_true",
+                   help="with --resume: accept a larger --epochs than the saved run's (the "
+                        "learning-rate schedule then differs from an uninterrupted run of the "
+                        "new length)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete a run already saved in --out and start again (without it, a "
+                        "folder holding a run is an error)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="print one line per epoch (and a progress bar on a terminal)")
     return p
 
 
@@ -90,12 +124,14 @@ def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, o
              t0: float, **fit_kwargs) -> dict:
     """`train.fit` with the common flags (and ``fit_kwargs``, e.g. ``post_update``,
     ``with_key``); adds ``total_seconds`` (since ``t0``, so data and compilation count) to the
-    results and to ``args.out/results.json``."""
+    results and to ``args.out/results.json``. A run folder that cannot be started or resumed as
+    the flags ask raises `train.RunFolderError` (``jaxsnn-eqx`` prints it as one line)."""
     _, results = fit(
         model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
         optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=key,
         out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
-        select=args.select, **fit_kwargs,
+        select=args.select, overwrite=getattr(args, "overwrite", False),
+        extend=getattr(args, "extend", False), **fit_kwargs,
     )
     results["total_seconds"] = time.perf_counter() - t0
     if args.out is not None:
@@ -142,3 +178,12 @@ def finish(args: argparse.Namespace, results: dict) -> dict:
 
 def dump(results: dict) -> str:
     return json.dumps(results, indent=2)
+
+
+def announce(args: argparse.Namespace, what: str, **settings) -> None:
+    """Print, before training starts, what runs: ``what`` (method and network) and the key
+    settings (``settings`` plus seed, epochs, batch size, learning rate and output folder)."""
+    common = dict(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                  n_train=args.n_train, out=args.out)
+    parts = [f"{k.replace('_', '-')}={v}" for k, v in {**settings, **common}.items()]
+    print(f"{what}\n  " + " ".join(parts), flush=True)

@@ -7,12 +7,12 @@ from . import yinyang_event
 
 __all__ = ["main"]
 
-DEFAULTS = dict(out="runs/yinyang_analytical")  # 150 epochs at lr 1e-2: LAYERED_DEFAULTS
-
 
 def main(argv: list[str] | None = None) -> dict:
-    """Run the task; ``argv`` takes every flag of `tasks.yinyang_event` (see ``--help``)."""
-    return yinyang_event.main(["--gradient", "analytical", *(argv or [])], **DEFAULTS)
+    """Run the task; ``argv`` takes every flag of `tasks.yinyang_event` (see ``--help``) except
+    a contradicting ``--gradient``. Defaults: `yinyang_event.LAYERED_DEFAULTS`, output folder
+    ``runs/yinyang_analytical``."""
+    return yinyang_event.main(argv, method="analytical")
 
 
 if __name__ == "__main__":

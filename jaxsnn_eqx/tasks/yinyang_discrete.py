@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from .. import discrete
 from ..containers import Recurrent, Sequential
 from .common import (
+    announce,
     base_parser,
     finish,
     positive_float,
@@ -37,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g = parser.add_argument_group("discrete Yin-Yang")
     g.add_argument("--hidden", type=positive_int, default=120, help="hidden LIF neurons")
     g.add_argument("--no-recurrent", dest="recurrent", action="store_false",
-                   help="feed-forward hidden layer (no recurrent weights)")
+                   help="feed-forward hidden layer (no recurrent weights) (default: recurrent)"
+                        "%(default).0s")
     g.add_argument("--dt", type=positive_float, default=5e-4, help="Euler step (s)")
     g.add_argument("--tau-mem", type=positive_float, default=1e-2, help="membrane tau (s)")
     g.add_argument("--tau-syn", type=positive_float, default=5e-3, help="synaptic tau (s)")
@@ -128,8 +130,13 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Parse ``argv`` (see ``--help``), print what runs, train, print a summary."""
     parser = add_arguments(base_parser(__doc__.split("\n\n")[0], **DEFAULTS))
     args = parser.parse_args(argv)
+    net = (f"{'recurrent ' if args.recurrent else ''}discrete.LIF 5-{args.hidden}, "
+           "discrete.LI readout")
+    announce(args, f"yinyang, method discrete: {net}, surrogate gradients", dt=args.dt,
+             t_max=args.t_max)
     results = run(args)
     finish(args, results)
     print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")

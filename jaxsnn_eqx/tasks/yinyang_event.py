@@ -33,6 +33,7 @@ import jax.numpy as jnp
 from .. import data, event
 from ..containers import Sequential
 from .common import (
+    announce,
     base_parser,
     finish,
     positive_float,
@@ -41,7 +42,10 @@ from .common import (
     unit_factors,
 )
 
-__all__ = ["add_arguments", "build_model", "encode", "make_fns", "parser_for", "run", "main"]
+__all__ = [
+    "METHOD_SETTINGS", "add_arguments", "build_model", "describe", "encode", "make_fns", "parse",
+    "parser_for", "run", "main",
+]
 
 DEFAULTS = dict(out="runs/yinyang_eventprop", seed=0, epochs=70, batch_size=64, lr=2e-2)
 # Layered networks (analytical, or EventProp with --layered) solve an epoch in about 0.1 s, so
@@ -66,11 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--ratio", type=positive_float, default=2.0, help="tau_mem / tau_syn")
     g.add_argument("--v-th", type=positive_float, default=1.0, help="threshold (V), v_leak = 0")
     g.add_argument("--t-late", type=positive_float, default=None,
-                   help="input time of feature value 1 (s; default 2 tau_syn); value 0 at t=0")
+                   help="input time of feature value 1 (s); value 0 at t=0 (default: 2 tau_syn)"
+                        "%(default).0s")
     g.add_argument("--bias-time", type=float, default=None,
-                   help="bias input spike time (s; default 0.9 tau_syn)")
+                   help="bias input spike time (s) (default: 0.9 tau_syn)%(default).0s")
     g.add_argument("--t-max", type=positive_float, default=None,
-                   help="simulated duration (s; default 4 t_late)")
+                   help="simulated duration (s) (default: 4 t_late)%(default).0s")
     g.add_argument("--init-hidden", type=float, nargs=2, default=(3.75, 2.0),
                    metavar=("MEAN", "STD"),
                    help="hidden weights ~ N(MEAN, STD^2) w1 / 5 (w1: threshold-reaching weight)")
@@ -81,11 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "(--t-correct for the label, --t-wrong for the others; keeps every "
                         "output firing); ce: cross entropy of softmax(-t / tau_loss)")
     g.add_argument("--t-correct", type=positive_float, default=None,
-                   help="target time of the correct output (s; default 1.5 tau_syn)")
+                   help="target time of the correct output (s) (default: 1.5 tau_syn)%(default).0s")
     g.add_argument("--t-wrong", type=positive_float, default=None,
-                   help="target time of the wrong outputs (s; default 2.5 tau_syn)")
+                   help="target time of the wrong outputs (s) (default: 2.5 tau_syn)%(default).0s")
     g.add_argument("--tau-loss", type=positive_float, default=None,
-                   help="softmax temperature of the TTFS cross entropy (s; default tau_syn)")
+                   help="softmax temperature of the TTFS cross entropy (s) (default: tau_syn)"
+                        "%(default).0s")
     g.add_argument("--alpha", type=float, default=3e-3,
                    help="weight of the early-correct-spike term alpha (exp(t/tau_mem) - 1)")
     g.add_argument("--bump", type=float, default=1e-3,
@@ -223,21 +229,93 @@ def run(args: argparse.Namespace) -> dict:
                        make_fns=make_fns, step_factors=weight_units, t0=t0)
 
 
-def parser_for(argv: list[str] | None = None, **defaults) -> argparse.ArgumentParser:
-    """The task's parser, with `DEFAULTS`, then `LAYERED_DEFAULTS` if ``argv`` asks for a
-    layered network (``--layered`` or ``--gradient analytical``), then ``defaults``."""
+# The settings each named method fixes (`jaxsnn-eqx train yinyang --method M`, and the
+# ``python -m`` entry points); a flag that contradicts them is an error.
+METHOD_SETTINGS = {
+    "analytical": dict(gradient="analytical", layered=True),
+    "eventprop": dict(gradient="eventprop", layered=False),
+    "eventprop-layered": dict(gradient="eventprop", layered=True),
+}
+METHOD_OUT = {
+    "analytical": "runs/yinyang_analytical",
+    "eventprop": "runs/yinyang_eventprop",
+    "eventprop-layered": "runs/yinyang_eventprop_layered",
+}
+
+
+def _explicit(argv: list[str] | None) -> argparse.Namespace:
+    """``--gradient``/``--layered`` as given in ``argv`` (``None``: not given)."""
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--layered", action="store_true")
-    pre.add_argument("--gradient", default="eventprop")
-    known, _ = pre.parse_known_args(argv)
-    layered = LAYERED_DEFAULTS if known.layered or known.gradient == "analytical" else {}
-    return add_arguments(base_parser(__doc__.split("\n\n")[0],
-                                     **{**DEFAULTS, **layered, **defaults}))
+    pre.add_argument("--gradient", default=None)
+    pre.add_argument("--layered", action="store_true", default=None)
+    return pre.parse_known_args(argv)[0]
 
 
-def main(argv: list[str] | None = None, **defaults) -> dict:
-    """Parse ``argv`` (task flags; see `parser_for`), train, print a summary."""
-    args = parser_for(argv, **defaults).parse_args(argv)
+def method_of(argv: list[str] | None, method: str | None = None) -> str:
+    """The method ``argv`` asks for: ``method`` if given, else from ``--gradient``/``--layered``."""
+    if method is not None:
+        return method
+    given = _explicit(argv)
+    if given.gradient == "analytical":
+        return "analytical"
+    return "eventprop-layered" if given.layered else "eventprop"
+
+
+def parser_for(argv: list[str] | None = None, *, method: str | None = None,
+               **defaults) -> argparse.ArgumentParser:
+    """The task's parser for ``method`` (see `METHOD_SETTINGS`; ``None``: from ``argv``): the
+    defaults are `DEFAULTS`, then `LAYERED_DEFAULTS` for a layered network, the method's output
+    folder, then ``defaults``; ``--help`` shows the values that will be used."""
+    if method is not None and method not in METHOD_SETTINGS:
+        raise ValueError(f"yinyang_event: method must be one of {sorted(METHOD_SETTINGS)}, got "
+                         f"{method!r}.")
+    resolved = method_of(argv, method)
+    fixed = METHOD_SETTINGS[resolved]
+    layered = LAYERED_DEFAULTS if fixed["layered"] else {}
+    description = (f"{__doc__.splitlines()[0]} Method: {resolved} "
+                   f"(--gradient {fixed['gradient']}{' --layered' if fixed['layered'] else ''}).")
+    parser = add_arguments(base_parser(
+        description, **{**DEFAULTS, **layered, "out": METHOD_OUT[resolved], **defaults}))
+    parser.set_defaults(**fixed)
+    return parser
+
+
+def parse(argv: list[str] | None = None, *, method: str | None = None,
+          **defaults) -> argparse.Namespace:
+    """Parse ``argv`` for ``method``; flags that contradict the method are refused (exit 2)."""
+    parser = parser_for(argv, method=method, **defaults)
+    args = parser.parse_args(argv)
+    if method is not None:
+        given, fixed = _explicit(argv), METHOD_SETTINGS[method]
+        other = {"analytical": "analytical", "eventprop": "eventprop-layered"}
+        if given.gradient is not None and given.gradient != fixed["gradient"]:
+            parser.error(f"--gradient {given.gradient} contradicts the method {method!r} "
+                         f"(gradient {fixed['gradient']}); use --method "
+                         f"{other[given.gradient]} instead.")
+        if given.layered and not fixed["layered"]:
+            parser.error(f"--layered contradicts the method {method!r} (one masked recurrent "
+                         "population); use --method eventprop-layered instead.")
+    args.method = method_of(argv, method)
+    return args
+
+
+def describe(args: argparse.Namespace) -> str:
+    """One line: method, network and gradient of a parsed (resolved) run."""
+    a = _resolve(args)
+    if a.layered:
+        layer = "event.LIF" if a.gradient == "analytical" else "event.EventPropLIF"
+        net = f"Sequential of two {layer} layers 5-{a.hidden}-{N_OUT}"
+    else:
+        net = f"RecurrentEventPropLIF masked to 5-{a.hidden}-{N_OUT}"
+    return f"yinyang, method {a.method}: {net}, {a.gradient} gradients, loss {a.loss}"
+
+
+def main(argv: list[str] | None = None, *, method: str | None = None, **defaults) -> dict:
+    """Parse ``argv`` (task flags; see `parse`), print what runs, train, print a summary."""
+    args = parse(argv, method=method, **defaults)
+    a = _resolve(args)
+    announce(args, describe(args), tau_syn=a.tau_syn, tau_mem=a.tau_mem, t_max=a.t_max,
+             bump=a.bump)
     results = finish(args, run(args))
     print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results

@@ -10,8 +10,12 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Run the task; ``argv`` takes every flag of `tasks.yinyang_event` (see ``--help``)."""
-    return yinyang_event.main(["--gradient", "eventprop", *(argv or [])])
+    """Run the task; ``argv`` takes every flag of `tasks.yinyang_event` (see ``--help``) except
+    a contradicting ``--gradient``. Output folder: ``runs/yinyang_eventprop`` or, with
+    ``--layered``, ``runs/yinyang_eventprop_layered``."""
+    argv = list(argv or [])
+    layered = yinyang_event._explicit(argv).layered
+    return yinyang_event.main(argv, method="eventprop-layered" if layered else "eventprop")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,15 @@ import jax.numpy as jnp
 
 from .. import data, event, hardware
 from ..spikes import Spikes
-from .common import base_parser, finish, positive_float, positive_int, run_yinyang, unit_factors
+from .common import (
+    announce,
+    base_parser,
+    finish,
+    positive_float,
+    positive_int,
+    run_yinyang,
+    unit_factors,
+)
 
 __all__ = ["add_arguments", "build_model", "encode", "make_backend", "make_fns", "run", "main"]
 
@@ -73,7 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="backward pass: floor of du/dt at observed spikes, in (v_th - v_leak) "
                         "/ tau_mem (0: none)")
     g.add_argument("--no-clip", dest="clip", action="store_false",
-                   help="do not clip the weights to the synapses' range after each step")
+                   help="do not clip the weights to the synapses' range after each step (default: "
+                        "clip)%(default).0s")
     g.add_argument("--time-offset", type=float, default=0.0,
                    help="bss2: correction added to the chip's read-out times (s; e.g. -4e-7 "
                         "for a delay of 50 clock cycles)")
@@ -89,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     n.add_argument("--tau-syn", type=positive_float, default=6e-6, help="synaptic tau (s)")
     n.add_argument("--tau-mem", type=positive_float, default=12e-6, help="membrane tau (s)")
     n.add_argument("--t-late", type=positive_float, default=None,
-                   help="input time of feature value 1 (s; default 2 tau_syn)")
+                   help="input time of feature value 1 (s) (default: 2 tau_syn)%(default).0s")
     n.add_argument("--bias-time", type=float, default=0.0, help="bias spike time (s)")
     n.add_argument("--t-max", type=positive_float, default=30e-6, help="simulated time (s)")
     n.add_argument("--init-hidden", type=float, nargs=2, default=(3.75, 2.0),
@@ -99,9 +108,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     n.add_argument("--init-out", type=float, nargs=2, default=(12.5, 20.0),
                    metavar=("MEAN", "STD"), help="output weights ~ N(MEAN, STD^2) w1 / hidden")
     n.add_argument("--t-correct", type=positive_float, default=None,
-                   help="target time of the correct output (s; default 0.9 tau_syn)")
+                   help="target time of the correct output (s) (default: 0.9 tau_syn)%(default).0s")
     n.add_argument("--t-wrong", type=positive_float, default=None,
-                   help="target time of the wrong outputs (s; default 1.1 tau_syn)")
+                   help="target time of the wrong outputs (s) (default: 1.1 tau_syn)%(default).0s")
     n.add_argument("--bump", type=float, default=1e-3,
                    help="weight bumping for neurons silent in a batch (0: off)")
     return parser
@@ -247,12 +256,16 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def parser_for(**defaults) -> argparse.ArgumentParser:
+    """The task's parser (`DEFAULTS`, then ``defaults``)."""
     return add_arguments(base_parser(__doc__.split("\n\n")[0], **{**DEFAULTS, **defaults}))
 
 
 def main(argv: list[str] | None = None, **defaults) -> dict:
     """Parse ``argv``, train, print a summary."""
     args = parser_for(**defaults).parse_args(argv)
+    announce(args, f"yinyang, method hardware: HardwareRecurrentLIF {5 * args.repeat}-"
+                   f"{args.hidden}-{N_OUT} on the {args.backend} backend, EventProp at the "
+                   "observed spikes", jitter=args.jitter, weight_bits=args.weight_bits)
     results = finish(args, run(args))
     print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results

@@ -1,0 +1,207 @@
+"""Input checks shared by every public entry, and the debug switch.
+
+Two kinds of check:
+
+* **Always on** (cheap, O(number of input spikes) comparisons): input `Spikes` of an event layer
+  must be a `Spikes`, with no NaN or negative times, indices in ``[0, in_size)``, padding that is
+  ``inf`` in time exactly where the index is ``-1``, and times sorted (non-decreasing; padding
+  last). On concrete arrays (eager calls) the error is a ``ValueError`` naming the layer, the
+  argument, the first bad value and what is expected. Under ``jit``/``vmap``/``grad`` the same
+  checks run inside the compiled function with `equinox.error_if` (an ``EqxRuntimeError`` naming
+  the layer and the check; values are not known at trace time).
+* **Debug only** (off by default): non-finite parameters of a layer when it is called.
+  Switch on with the environment variable ``JAXSNN_EQX_DEBUG=1`` or `set_debug` / `debug`.
+  The switch is read when a function is *traced*: a function that was already compiled keeps the
+  setting it was traced with.
+
+Unsorted input is an error rather than being sorted silently: `Spikes.from_arrays` and
+`Spikes.sort` sort (stably) for you.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+import numpy as np
+
+__all__ = [
+    "set_debug", "debug", "debug_enabled", "check_spikes", "check_finite", "check_size",
+    "check_weight", "check_finite_input",
+]
+
+_DEBUG = os.environ.get("JAXSNN_EQX_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def set_debug(enabled: bool = True) -> None:
+    """Switch the debug-only checks on or off (for functions traced from now on)."""
+    global _DEBUG
+    _DEBUG = bool(enabled)
+
+
+def debug_enabled() -> bool:
+    """Whether the debug-only checks are on."""
+    return _DEBUG
+
+
+@contextlib.contextmanager
+def debug(enabled: bool = True):
+    """``with checks.debug(): ...``: debug-only checks on for the functions traced inside."""
+    global _DEBUG
+    old, _DEBUG = _DEBUG, bool(enabled)
+    try:
+        yield
+    finally:
+        _DEBUG = old
+
+
+def _is_traced(*xs) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
+# (name, expected) of each spike check, in the order they are tested.
+_SPIKE_CHECKS = (
+    ("a NaN time", "finite times >= 0 (inf only in unused slots)"),
+    ("a negative time", "times >= 0 (s)"),
+    ("an index out of range", "indices in [0, in_size) for real events"),
+    ("inconsistent padding", "unused slots with time = +inf AND idx = -1, real events with a "
+                             "finite time and idx >= 0"),
+    ("unsorted times", "times sorted non-decreasingly, unused slots last (Spikes.sort() or "
+                       "Spikes.from_arrays sort for you)"),
+)
+
+
+def _spike_faults(time, idx, n_in):
+    """Boolean fault flags (one per `_SPIKE_CHECKS` entry) over the last axis; works on numpy
+    and jax arrays alike."""
+    xp = np if isinstance(time, np.ndarray) else jnp
+    pad_t = time == xp.inf
+    pad_i = idx == -1
+    real = ~pad_t
+    nan = xp.isnan(time)
+    neg = time < 0
+    bad_idx = real & ~nan & ((idx < 0) | (idx >= n_in)) & ~pad_i
+    bad_pad = pad_t != pad_i
+    if time.shape[-1] > 1:
+        unsorted = time[..., 1:] < time[..., :-1]
+        unsorted = xp.concatenate([xp.zeros_like(unsorted[..., :1]), unsorted], axis=-1)
+    else:
+        unsorted = xp.zeros_like(pad_t)
+    return (nan, neg, bad_idx, bad_pad, unsorted)
+
+
+def check_spikes(spikes: Any, n_in: int, where: str, name: str = "spikes"):
+    """Validate the input `Spikes` of ``where`` (a layer description) against ``n_in`` inputs.
+
+    Returns ``spikes`` (under ``jit``, with the checks attached to its times). Raises
+    ``TypeError`` for a non-`Spikes` argument, ``ValueError`` (eager) or ``EqxRuntimeError``
+    (compiled) for bad values; see the module docstring.
+    """
+    from .spikes import Spikes
+
+    if not isinstance(spikes, Spikes):
+        raise TypeError(
+            f"{where}: expected `{name}` to be a jaxsnn_eqx.Spikes (time, idx), got "
+            f"{type(spikes).__name__}"
+            + (f" of shape {jnp.shape(spikes)}" if hasattr(spikes, "shape") else "")
+            + "; build one with Spikes(time, idx), Spikes.from_arrays or data.encode_latency."
+        )
+    time, idx = spikes.time, spikes.idx
+    if _is_traced(time, idx):
+        faults = _spike_faults(time, idx, n_in)
+        flags = jnp.stack([jnp.any(f) for f in faults])
+        msgs = [f"{where}: input `{name}` has {what}; expected {exp}."
+                for what, exp in _SPIKE_CHECKS]
+        checked = eqx.branched_error_if(time, jnp.any(flags), jnp.argmax(flags), msgs)
+        return Spikes(checked, idx)
+    t, i = np.asarray(time), np.asarray(idx)
+    for (what, exp), fault in zip(_SPIKE_CHECKS, _spike_faults(t, i, n_in), strict=True):
+        if fault.any():
+            pos = tuple(int(p) for p in np.argwhere(fault)[0])
+            seen = f"time={float(t[pos])!r}, idx={int(i[pos])}"
+            if what == "unsorted times":
+                prev = pos[:-1] + (pos[-1] - 1,)
+                seen = f"time={float(t[pos])!r} after time={float(t[prev])!r}"
+            raise ValueError(
+                f"{where}: input `{name}` has {what} at position {pos} ({seen}); expected {exp}."
+            )
+    return spikes
+
+
+def _leaf_name(path) -> str:
+    """``"weight"``, ``"neuron.params.tau_mem"``: a key path as attribute access."""
+    text = jtu.keystr(path)
+    return re.sub(r"^\['([^']*)'\]", r"\1", text).lstrip(".")
+
+
+def check_finite(x: Any, tree: Any, where: str, name: str = "parameter") -> Any:
+    """Debug only: attach an error to ``x`` if any inexact leaf of ``tree`` (e.g. a dict of a
+    layer's parameters) is not finite, naming the leaf. Returns ``x`` unchanged when the debug
+    switch is off."""
+    if not _DEBUG:
+        return x
+    leaves = [(_leaf_name(p), leaf) for p, leaf in jtu.tree_flatten_with_path(tree)[0]
+              if eqx.is_inexact_array(leaf)]
+    if not leaves:
+        return x
+    if not _is_traced(*[leaf for _, leaf in leaves]):
+        for path, leaf in leaves:
+            arr = np.asarray(leaf)
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{where}: {name} `{path}` has non-finite values (e.g. "
+                                 f"{float(arr[~np.isfinite(arr)].ravel()[0])!r}); expected "
+                                 "finite (debug check).")
+        return x
+    flags = jnp.stack([~jnp.all(jnp.isfinite(leaf)) for _, leaf in leaves])
+    msgs = [f"{where}: {name} `{path}` has non-finite values; expected finite (debug check)."
+            for path, _ in leaves]
+    return eqx.branched_error_if(x, jnp.any(flags), jnp.argmax(flags), msgs)
+
+
+def check_size(value: Any, name: str, where: str, minimum: int = 1) -> int:
+    """``value`` as an ``int >= minimum`` (a size or a count), or a ``ValueError``/``TypeError``
+    naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{where}: `{name}` must be an integer, got {value!r} "
+                        f"({type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"{where}: `{name}` must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def check_weight(w: Any, shape: tuple[int, ...], where: str, name: str = "weight"):
+    """``w`` as a floating array of ``shape``; concrete values must be finite."""
+    w = jnp.asarray(w)
+    if not jnp.issubdtype(w.dtype, jnp.floating):
+        raise TypeError(f"{where}: `{name}` must be a floating-point array, got dtype {w.dtype}; "
+                        "convert it with .astype(float).")
+    if w.shape != tuple(shape):
+        raise ValueError(f"{where}: `{name}` must have shape {tuple(shape)}, got {w.shape}.")
+    if not _is_traced(w):
+        arr = np.asarray(w)
+        if not np.all(np.isfinite(arr)):
+            bad = tuple(int(p) for p in np.argwhere(~np.isfinite(arr))[0])
+            raise ValueError(f"{where}: `{name}` has a non-finite value {float(arr[bad])!r} at "
+                             f"{bad}; expected finite weights.")
+    return w
+
+
+def check_finite_input(x: Any, where: str, name: str = "xs"):
+    """``x`` with an always-on check that every value is finite (eager: ``ValueError`` with the
+    first bad position; compiled: `equinox.error_if`)."""
+    if _is_traced(x):
+        return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)),
+                            f"{where}: input `{name}` has a NaN or infinite value; expected "
+                            "finite values.")
+    arr = np.asarray(x)
+    if not np.all(np.isfinite(arr)):
+        bad = tuple(int(p) for p in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{where}: input `{name}` has a non-finite value {float(arr[bad])!r} at "
+                         f"{bad}; expected finite values.")
+    return x

@@ -1,0 +1,105 @@
+"""The command line says what it does: contradicting flags refused, help shows the defaults a
+method uses, user errors end in one line with exit status 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from jaxsnn_eqx import cli
+from jaxsnn_eqx.tasks import yinyang_event
+
+
+def _cli(*argv):
+    return subprocess.run([sys.executable, "-m", "jaxsnn_eqx.cli", *argv], capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("method, flags, hint", [
+    ("analytical", ["--gradient", "eventprop"], "--method eventprop-layered"),
+    ("eventprop", ["--gradient", "analytical"], "--method analytical"),
+    ("eventprop", ["--layered"], "--method eventprop-layered"),
+    ("eventprop-layered", ["--gradient", "analytical"], "--method analytical"),
+])
+def test_flags_contradicting_the_method_are_refused(method, flags, hint, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "yinyang", "--method", method, *flags])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "contradicts the method" in err and hint in err
+
+
+def test_consistent_flags_are_accepted():
+    args = yinyang_event.parse(["--gradient", "analytical", "--layered"], method="analytical")
+    assert (args.gradient, args.layered, args.method) == ("analytical", True, "analytical")
+    args = yinyang_event.parse(["--layered"], method="eventprop-layered")
+    assert (args.gradient, args.layered) == ("eventprop", True)
+
+
+@pytest.mark.parametrize("method, expect", [
+    ("analytical", dict(gradient="analytical", layered=True, epochs=150, lr=1e-2,
+                        out="runs/yinyang_analytical")),
+    ("eventprop", dict(gradient="eventprop", layered=False, epochs=70, lr=2e-2,
+                       out="runs/yinyang_eventprop")),
+    ("eventprop-layered", dict(gradient="eventprop", layered=True, epochs=150, lr=1e-2,
+                               out="runs/yinyang_eventprop_layered")),
+])
+def test_each_method_has_its_defaults_and_folder(method, expect):
+    args = yinyang_event.parse([], method=method)
+    for name, value in expect.items():
+        assert str(getattr(args, name)) == str(value), name
+    text = " ".join(yinyang_event.parser_for([], method=method).format_help().split())
+    assert f"(default: {expect['gradient']})" in text
+    assert f"(default: {expect['layered']})" in text
+    assert f"(default: {expect['out']})" in text
+
+
+def test_python_m_entry_points_resolve_their_method():
+    assert yinyang_event.method_of(["--layered"]) == "eventprop-layered"
+    assert yinyang_event.method_of(["--gradient", "analytical"]) == "analytical"
+    assert yinyang_event.method_of([]) == "eventprop"
+    assert "EventPropLIF layers 5-120-3" in yinyang_event.describe(
+        yinyang_event.parse([], method="eventprop-layered"))
+    assert "RecurrentEventPropLIF" in yinyang_event.describe(
+        yinyang_event.parse([], method="eventprop"))
+
+
+def test_help_pages_exit_zero_and_describe_the_tool():
+    top = _cli("--help")
+    assert top.returncode == 0 and "console script" not in top.stdout
+    assert "train spiking networks" in top.stdout
+    train = _cli("train", "--help")
+    assert train.returncode == 0 and "eventprop-layered" in train.stdout
+    task = _cli("train", "yinyang", "--method", "analytical", "--help")
+    assert task.returncode == 0
+    assert "--method analytical" in task.stdout and "(default: analytical)" in task.stdout
+    missing = _cli("train")
+    assert missing.returncode == 2 and "dataset is required" in missing.stderr
+
+
+def test_plot_of_a_folder_without_results_is_one_line(tmp_path, capsys):
+    assert cli.main(["plot", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("jaxsnn-eqx: error:") and "results.json" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_plot_without_matplotlib_is_one_line_with_the_hint(tmp_path, capsys, monkeypatch):
+    import json
+
+    (tmp_path / "results.json").write_text(json.dumps(
+        {"config": {}, "epochs": [{"epoch": 1, "train_loss": 1.0, "val_accuracy": 0.5}]}))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    for name in list(sys.modules):
+        if name.startswith("matplotlib."):
+            monkeypatch.setitem(sys.modules, name, None)
+    assert cli.main(["plot", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert 'pip install "jaxsnn-eqx[plot]"' in err and len(err.splitlines()) == 1
+
+
+def test_unknown_option_is_refused(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "yinyang", "--method", "discrete", "--hiden", "3"])
+    assert info.value.code == 2
+    assert "unrecognized arguments: --hiden" in capsys.readouterr().err

@@ -1,0 +1,91 @@
+"""Training plots from saved results.json files (no training is re-run)."""
+
+import json
+import sys
+
+import pytest
+
+from jaxsnn_eqx import cli, plot
+
+
+@pytest.fixture
+def mpl():
+    return pytest.importorskip("matplotlib")
+
+
+def _fake_run(tmp_path, name, acc, config=None, n_epochs=4, loss0=1.0):
+    d = tmp_path / name
+    d.mkdir(parents=True)
+    res = {"config": config or {}, "test_accuracy": acc,
+           "epochs": [{"epoch": i + 1, "train_loss": loss0 / (i + 1), "val_accuracy": 0.5 + 0.1 * i,
+                       "seconds": 0.1} for i in range(n_epochs)]}
+    (d / "results.json").write_text(json.dumps(res))
+    return d
+
+
+def test_plot_reads_saved_results(tmp_path, mpl):
+    a, b = _fake_run(tmp_path, "a", 0.9), _fake_run(tmp_path, "b", 0.8)
+    out = plot.plot_training([a, b], out=tmp_path / "curves.png")
+    assert out.exists() and out.stat().st_size > 1000
+    assert cli.main(["plot", str(a)]) == 0
+    assert (a / "training.png").exists()
+    with pytest.raises(FileNotFoundError, match="results.json"):
+        plot.plot_training(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("config, kind", [
+    ({"loss": "mse", "gradient": "eventprop"}, "time_mse"),
+    ({"loss": "ce", "gradient": "analytical"}, "cross_entropy"),
+    ({"gradient": "eventprop"}, "time_mse"),                 # event task, default loss mse
+    ({"backend": "emulator", "tau_syn": 6e-6}, "time_mse"),  # hardware task
+    ({"dt": 5e-4, "rec_scale": 0.1}, "cross_entropy"),       # discrete task (NLL)
+    ({"method": "discrete"}, "cross_entropy"),
+    ({"loss": "hinge"}, "hinge"),
+    ({}, "unknown"),
+])
+def test_loss_kind_from_config(config, kind):
+    assert plot.loss_kind(config) == kind
+
+
+def test_runs_with_different_losses_get_their_own_axes_and_integer_epochs(tmp_path, mpl):
+    nll = _fake_run(tmp_path, "discrete", 0.95, {"dt": 5e-4}, n_epochs=3)
+    mse = _fake_run(tmp_path, "eventprop", 0.9, {"loss": "mse", "gradient": "eventprop"},
+                    n_epochs=3, loss0=40.0)
+    mse2 = _fake_run(tmp_path, "hw", 0.8, {"backend": "emulator"}, n_epochs=3, loss0=30.0)
+    fig = plot.training_figure([nll, mse, mse2])
+    ax_nll, ax_mse, ax_acc = fig.axes
+    assert "cross entropy" in ax_nll.get_ylabel() and "MSE" in ax_mse.get_ylabel()
+    assert [len(ax.lines) for ax in fig.axes] == [1, 2, 3]
+    # a run keeps its colour across panels
+    assert ax_nll.lines[0].get_color() == ax_acc.lines[0].get_color()
+    assert ax_mse.lines[1].get_color() == ax_acc.lines[2].get_color()
+    fig.canvas.draw()
+    for ax in fig.axes:  # 3 epochs: only whole-number ticks
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+    # one kind only: the classic two panels
+    assert len(plot.training_figure(mse).axes) == 2
+
+
+def test_missing_run_folder_is_one_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"'.*nope'.*does not exist.*results\.json"):
+        plot.plot_training(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError) as err:
+        plot.plot_training(tmp_path / "empty")
+    msg = str(err.value)
+    assert "empty" in msg and "results.json" in msg and "model.eqx" in msg and "\n" not in msg
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "results.json").write_text("{not json")
+    with pytest.raises(ValueError, match="results.json.*not valid JSON"):
+        plot.plot_training(tmp_path / "bad")
+
+
+def test_missing_matplotlib_names_the_extra(tmp_path, monkeypatch):
+    run = _fake_run(tmp_path, "a", 0.9)
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "jaxsnn-eqx\[plot\]"'):
+        plot.plot_training(run)
+    assert not (run / "training.png").exists()
