@@ -14,6 +14,10 @@ Two kinds of check:
   The switch is read when a function is *traced*: a function that was already compiled keeps the
   setting it was traced with.
 
+Spikes that a layer of this package returned and that reach the next layer unchanged (the same
+array or tracer object) are valid by construction and not checked again, so in a network only
+the data entering the first layer pays for the checks.
+
 Unsorted input is an error rather than being sorted silently: `Spikes.from_arrays` and
 `Spikes.sort` sort (stably) for you.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import weakref
 from typing import Any
 
 import equinox as eqx
@@ -33,7 +38,7 @@ import numpy as np
 
 __all__ = [
     "set_debug", "debug", "debug_enabled", "check_spikes", "check_finite", "check_size",
-    "check_weight", "check_finite_input",
+    "check_weight", "check_finite_input", "trust",
 ]
 
 _DEBUG = os.environ.get("JAXSNN_EQX_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
@@ -96,6 +101,20 @@ def _spike_faults(time, idx, n_in):
     return (nan, neg, bad_idx, bad_pad, unsorted)
 
 
+# Spike times produced by this package's layers (valid by construction), by id: a layer's input
+# that is exactly such an array (e.g. the previous layer's output in the same trace) is not
+# checked again. Weak references: an entry goes when its array (or tracer) does.
+_TRUSTED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def trust(spikes: Any) -> Any:
+    """Mark ``spikes`` (a layer's output) as valid, so that a layer it is passed to unchanged
+    skips `check_spikes`. Returns ``spikes``."""
+    with contextlib.suppress(TypeError):  # an object without weak references: just not trusted
+        _TRUSTED[id(spikes.time)] = spikes.time
+    return spikes
+
+
 def check_spikes(spikes: Any, n_in: int, where: str, name: str = "spikes"):
     """Validate the input `Spikes` of ``where`` (a layer description) against ``n_in`` inputs.
 
@@ -113,6 +132,8 @@ def check_spikes(spikes: Any, n_in: int, where: str, name: str = "spikes"):
             + "; build one with Spikes(time, idx), Spikes.from_arrays or data.encode_latency."
         )
     time, idx = spikes.time, spikes.idx
+    if _TRUSTED.get(id(time)) is time:  # straight from one of our layers
+        return spikes
     if _is_traced(time, idx):
         faults = _spike_faults(time, idx, n_in)
         flags = jnp.stack([jnp.any(f) for f in faults])

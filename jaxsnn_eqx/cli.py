@@ -17,7 +17,7 @@ import importlib
 import os
 import sys
 
-__all__ = ["main", "METHODS"]
+__all__ = ["main", "task_entry", "METHODS"]
 
 # method -> (task module, keyword arguments of its main, one-line description, python -m entry)
 METHODS: dict[str, tuple[str, dict, str, str]] = {
@@ -117,17 +117,31 @@ def _run(argv: list[str]) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the console script with ``argv`` (default: ``sys.argv[1:]``); returns the exit
-    status (argparse errors exit with 2 themselves)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _guarded(fn, *args, **kwargs) -> int:
+    """``fn(*args, **kwargs)``; a user error (see the module docstring) becomes one line on
+    stderr and exit status 2."""
     try:
-        return _run(argv)
+        fn(*args, **kwargs)
+        return 0
     except _user_error_types() as err:
         if os.environ.get("JAXSNN_EQX_TRACEBACK"):
             raise
         print(f"jaxsnn-eqx: error: {err}", file=sys.stderr)
         return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the console script with ``argv`` (default: ``sys.argv[1:]``); returns the exit
+    status (argparse errors exit with 2 themselves)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return _guarded(_run, argv)
+
+
+def task_entry(task_main, argv: list[str] | None = None, **kwargs) -> None:
+    """What the ``python -m`` task modules run: ``task_main(argv, **kwargs)`` with the console
+    script's handling of user errors; exits with its status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    raise SystemExit(_guarded(task_main, argv, **kwargs))
 
 
 if __name__ == "__main__":

@@ -30,22 +30,26 @@ Crash safety. Every file is written atomically (``NAME.tmp`` in the same folder,
 
 A crash before 2 leaves the previous manifest, whose files are untouched: resuming discards the
 ``.new`` files and repeats the epoch. A crash after 2 leaves every committed file either at
-``NAME`` or at ``NAME.new`` (the digest tells which): resuming finishes step 3. So a folder is
+``NAME`` or at ``NAME.new`` (the digest tells which): resuming finishes step 3. A crash in 4
+leaves the previous ``results.json`` (the next save or the resume rewrites it). So a folder is
 resumable after a crash at any point, and a checkpoint file that is missing, truncated or
-replaced is found by its digest. The first manifest (epoch 0, no files) is written before the
-first epoch, so even a run killed in its first epoch can be resumed.
+replaced is found by its digest. The first manifest (epoch 0, no files) is written once the
+epoch has compiled, so a run killed in its first epoch can be resumed too; the last save marks
+the manifest ``finished`` after testing.
 
 Starting and resuming (``resume``, ``overwrite``, ``extend``; the CLI flags of the same names):
 
-* A folder holding a run (finished or not) is never overwritten: starting again refuses and
-  points to ``resume`` or ``overwrite`` (``overwrite`` deletes the run's files, manifest first,
-  then starts afresh; other files in the folder stay).
+* A folder holding a run, finished or not, is never overwritten: starting again refuses and
+  points to ``resume`` or ``overwrite``. ``overwrite`` deletes the run's files (the manifest
+  first; other files in the folder stay) once the new run has compiled. A folder whose run has
+  not completed an epoch holds nothing to lose and is started afresh without ``overwrite``.
 * ``resume`` needs a manifest (a missing or empty folder is an error) and the same settings: the
-  ``fit`` arguments above and ``config``, except the keys in `IGNORED_ON_RESUME`; the error names
-  each difference. ``epochs`` counts: the cosine schedule depends on it. With ``extend`` a larger
-  ``epochs`` is accepted, and the learning rate of the remaining steps then follows the new
-  schedule, so the result differs from an uninterrupted run of the new length.
+  ``fit`` arguments recorded above and ``config``, except the keys in `IGNORED_ON_RESUME`; the
+  error names each difference. ``epochs`` is one of them, since the learning-rate schedule
+  depends on it. With ``extend``, a larger ``epochs`` is accepted; the remaining steps then
+  follow the new schedule, so the result differs from an uninterrupted run of the new length.
 * Resuming a finished run with the same settings trains nothing and tests the saved model again.
+* A manifest written by another jaxsnn_eqx version is resumed with a warning.
 """
 
 from __future__ import annotations
@@ -650,7 +654,7 @@ def _open_run(out: Path, *, resume: bool, overwrite: bool, extend: bool, setting
         raise RunFolderError(
             f"fit: nothing to resume in {out}: "
             + ("the folder does not exist" if not out.exists() else f"it holds no {MANIFEST}")
-            + ". Start the run without resume (--resume)."
+            + ". Start the run without resume=True (--resume)."
         )
     manifest = _read_manifest(out)
     if manifest["library"] != _library():
@@ -712,12 +716,16 @@ def _start_run(out: Path, manifest: dict) -> dict:
     return _commit(out, manifest, {})
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 def _existing_run_message(out: Path, present: list[str]) -> str:
     what = f"files of a run ({', '.join(present)}) without a readable {MANIFEST}"
     if MANIFEST in present:
         try:
             m = _read_manifest(out)
-            what = (f"a finished run ({m['epoch']} epochs)" if m["finished"] else
+            what = (f"a finished run ({_epochs(m['epoch'])})" if m["finished"] else
                     f"an unfinished run ({m['epoch']} of {m['fit']['epochs']} epochs done)")
         except RunFolderError:
             pass

@@ -320,7 +320,8 @@ def test_resume_refuses_other_settings_and_names_them(tmp_path):
 
 
 def test_resume_of_nothing_is_an_error(tmp_path):
-    with pytest.raises(RunFolderError, match="folder does not exist.*without resume"):
+    with pytest.raises(RunFolderError,
+                       match=r"folder does not exist.*without resume=True \(--resume\)"):
         _fit(tmp_path / "missing", resume=True)
     assert not (tmp_path / "missing").exists()
     with pytest.raises(RunFolderError, match="holds no manifest.json"):

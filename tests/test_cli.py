@@ -37,7 +37,7 @@ def test_cli_train_writes_results_and_resumes(tmp_path, capsys):
     saved = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     # the finished run is not overwritten; a longer run changes the learning-rate schedule, so
     # resuming with --epochs 2 needs --extend; each refusal is one line and leaves the folder
-    for flags, expected in ((["--epochs", "1"], "already holds a finished run (1 epochs)"),
+    for flags, expected in ((["--epochs", "1"], "already holds a finished run (1 epoch)"),
                             (["--epochs", "2", "--resume"], "epochs: saved 1, now 2")):
         capsys.readouterr()
         assert cli.main([*train, *flags, *small]) == 2

@@ -131,6 +131,14 @@ def _corner(name: str, dtype_name: str = "float64") -> Case:
         w = w.copy()
         w[:, 0] *= 1e4  # neuron 0 crosses ~1e-7 s after its inputs, and at once after refractory
         return Case(prm, w, w_rec, _T, _I, "fires")
+    if name == "extreme_weights":
+        # 1e8 w1: in float32 the crossings fall on the time stamp of the input that causes
+        # them, and of the end of the refractory period (t_refrac off the input grid, so that
+        # the finite differences do not straddle an input)
+        prm = _prm(t_refrac=3.7e-3)
+        w, w_rec = _base_weights(prm)
+        w[:, 0] *= 1e8
+        return Case(prm, w, w_rec, _T, _I, "fires")
     if name.startswith("tangential"):
         # the peak equals v_th within rounding: w1 (`lif_weight_scale`), and 4 ulps either side
         eps = float(jnp.finfo(DTYPES[dtype_name]).eps)
@@ -163,9 +171,10 @@ def _corner(name: str, dtype_name: str = "float64") -> Case:
 
 
 CORNERS = ["silent_weak", "silent_no_input", "negative_only", "tiny_weights", "huge_weights",
-           "tangential", "tangential_ratio_1.7", "near_tangential", "inputs_at_0_and_t_max",
-           "tau_mem_near_tau_syn", "tau_mem_equals_tau_syn", "ratio_0.1", "ratio_10",
-           "simultaneous_1000", "max_spikes_exact", "max_spikes_plus_one"]
+           "extreme_weights", "tangential", "tangential_ratio_1.7", "near_tangential",
+           "inputs_at_0_and_t_max", "tau_mem_near_tau_syn", "tau_mem_equals_tau_syn",
+           "ratio_0.1", "ratio_10", "simultaneous_1000", "max_spikes_exact",
+           "max_spikes_plus_one"]
 SLOW_CORNERS = ["ratio_0.3", "ratio_0.5", "ratio_1.5", "ratio_3", "ratio_5"]
 
 
@@ -415,7 +424,8 @@ def test_corner_slow(corner, path, dtype_name):
 
 
 # ----------------------------------------------------------------------------- single spike
-@pytest.mark.parametrize("dtype_name", list(DTYPES))
+@pytest.mark.parametrize("dtype_name", [pytest.param("float32", marks=pytest.mark.slow),
+                                        "float64"])
 @pytest.mark.parametrize("path", SINGLE)
 def test_single_spike_buffer_one_short_raises(path, dtype_name):
     """The single-spike paths fill their buffer of N exactly in `max_spikes_exact`; with a
@@ -441,3 +451,95 @@ def test_lif_weight_scale_peaks_exactly_at_threshold():
             k = ts / (tm - ts) * (np.exp(-tp / tm) - np.exp(-tp / ts))
         rtol = 1e-9 if ratio == 1.0 + 1e-6 else 1e-14  # numpy's form cancels near tm = ts
         np.testing.assert_allclose(w1, theta * ts / k, rtol=rtol, err_msg=str(ratio))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype_name", list(DTYPES))
+def test_per_neuron_buffer_exactly_full_and_one_short(dtype_name):
+    """The feed-forward event loop's per-neuron buffer (``max_spikes_per_neuron``): exactly
+    full gives the spikes and gradients of a roomy buffer (its backward replay is exactly long
+    enough); one slot fewer raises."""
+    dtype = DTYPES[dtype_name]
+    case = _corner("max_spikes_exact", dtype_name)
+    idx = jnp.asarray(case.i, jnp.int32)
+    per = int(np.bincount(reference("kernel", _rounded(case, dtype))[1]).max())
+    assert per >= 3
+
+    def layer(per_neuron):
+        p = _params(case.prm, dtype)
+        return (event.LIF(N_IN, N, params=p, t_max=T_MAX, max_spikes=M, method="kernel",
+                          weight=jnp.asarray(case.w, dtype), max_spikes_per_neuron=per_neuron),
+                jnp.asarray(case.t, dtype))
+
+    (_, roomy), g_roomy = _value_and_grad(layer(None), idx, _coef(dtype))
+    (_, full), g_full = _value_and_grad(layer(per), idx, _coef(dtype))
+    np.testing.assert_array_equal(np.asarray(full.idx), np.asarray(roomy.idx))
+    np.testing.assert_array_equal(np.asarray(full.time), np.asarray(roomy.time))
+    for a, b in zip(jax.tree.leaves(g_roomy), jax.tree.leaves(g_full), strict=True):
+        assert rel_err(a, b) < (1e-12 if dtype_name == "float64" else 1e-5)
+    with pytest.raises(Exception, match="max_spikes_per_neuron"):
+        jax.block_until_ready(_value_and_grad(layer(per - 1), idx, _coef(dtype))[0][1].time)
+
+
+# ----------------------------------------------------------------------------- EventProp ties
+_eventprop_backward = eqx.filter_jit(event.eventprop_backward)
+
+
+def _ep_grads(single_spike, out_t, in_t, w, ct):
+    """`event.eventprop_backward` of one neuron with two input slots and two output slots
+    (padded: one compilation per mode for all the tests below)."""
+    p = event.LIFParams(tau_mem=1e-2, tau_syn=5e-3, v_th=1.0, v_reset=-0.1, v_leak=0.0,
+                        t_refrac=2e-3)
+    w = np.concatenate([np.asarray(w), np.zeros((2 - len(w), 1))])
+    pad = lambda x, fill: np.concatenate([np.asarray(x, float), np.full(2 - len(x), fill)])
+    g = _eventprop_backward(
+        p, jnp.asarray(w), None,
+        snn.Spikes(jnp.asarray(pad(in_t, np.inf)), jnp.asarray([0, 1 if len(in_t) > 1 else -1])),
+        snn.Spikes(jnp.asarray(pad(out_t, np.inf)), jnp.asarray([0, 0 if len(out_t) > 1 else -1])),
+        jnp.asarray(pad(ct, 0.0)), T_MAX, single_spike=single_spike)
+    return {k: np.asarray(v) for k, v in g._asdict().items() if v is not None}
+
+
+def _assert_continuous(limit, at, names):
+    for name in names:
+        assert rel_err(limit[name], at[name]) < 1e-6, (name, limit[name], at[name])
+
+
+@pytest.mark.parametrize("single_spike", [False, True])
+def test_eventprop_spike_on_the_time_stamp_of_the_input_that_caused_it(single_spike):
+    """A strong input makes the neuron cross closer to it than the time resolution (float32,
+    or time-stamped observed spikes): the spike has the input's time. The input came first:
+    EventProp gives the limit of the spike following it by delta -> 0 (it used to take the
+    input as arriving after the spike: gradients 1000x off and dt*/dt_in = 0 instead of 1)."""
+    w, in_t = [[0.01], [0.5]], [1e-3, 4e-3]
+    limit = _ep_grads(single_spike, [4e-3 + 1e-13], in_t, w, [1.0])
+    at = _ep_grads(single_spike, [4e-3], in_t, w, [1.0])
+    _assert_continuous(limit, at, ("weight", "in_time", "v_th"))
+    assert abs(at["in_time"][1] - 1.0) < 1e-2
+
+
+@pytest.mark.parametrize("single_spike", [False, True])
+def test_eventprop_input_at_a_genuine_crossing_comes_after_the_spike(single_spike):
+    """The other tie: the membrane reaches threshold exactly when an input arrives. The kernel
+    takes the spike first; so does EventProp (the limit of the input arriving just after)."""
+    # one input of weight w at 1 ms; tm = 2 ts: u = w / (tm - ts) (x - x^2), x = e^{-t/tm}
+    w1, tm, ts = 0.03, 1e-2, 5e-3
+    x = (1 + np.sqrt(1 - 4 * (tm - ts) / w1)) / 2  # u = theta = 1, the rising flank
+    t_cross = 1e-3 - tm * np.log(x)
+    w = [[w1], [-3 * w1]]
+    limit = _ep_grads(single_spike, [t_cross], [1e-3, t_cross + 1e-13], w, [1.0])
+    at = _ep_grads(single_spike, [t_cross], [1e-3, t_cross], w, [1.0])
+    _assert_continuous(limit, at, ("weight", "in_time", "v_th"))
+    assert at["in_time"][1] == 0.0
+
+
+def test_eventprop_spike_at_the_end_of_its_refractory_period():
+    """A crossing closer to the end of the refractory period than the time resolution: the
+    spike has the time of the end. The end came first: EventProp gives the limit of the spike
+    following it by delta -> 0 (it used to let the adjoint leak into the refractory period:
+    the v_reset and t_refrac gradients were lost)."""
+    w, in_t = [[0.05]], [1e-3]
+    limit = _ep_grads(False, [2e-3, 4e-3 + 1e-13], in_t, w, [1.0, 1.0])
+    at = _ep_grads(False, [2e-3, 4e-3], in_t, w, [1.0, 1.0])
+    _assert_continuous(limit, at, ("weight", "in_time", "v_th", "v_reset", "t_refrac"))
+    assert abs(at["t_refrac"][0]) > 0.1

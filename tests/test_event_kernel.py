@@ -254,7 +254,7 @@ def test_bad_params_raise_naming_the_argument(kw, name):
 def test_layer_argument_errors():
     with pytest.raises(ValueError, match="key"):
         event.LIF(2, 3, params=P, t_max=T_MAX, max_spikes=4)
-    with pytest.raises(ValueError, match="weight shape"):
+    with pytest.raises(ValueError, match="`weight` must have shape"):
         lif(2, 3, jnp.zeros((3, 2)))
     with pytest.raises(ValueError, match="max_spikes"):
         lif(2, 3, jnp.zeros((2, 3)), max_spikes=0)

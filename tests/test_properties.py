@@ -22,39 +22,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+import test_corners as corners
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from test_corners import (
-    TWIN,
-    Case,
-    _prm,
-    _w1,
-    build,
-    reference,
-    rel_err,
-    run,
-)
-from test_corners import K as K_CORNERS
-from test_corners import M as M_CORNERS
-from test_corners import T_MAX as T_MAX_CORNERS
+from test_corners import Case, build, reference, rel_err, run
 
 import jaxsnn_eqx as snn
 from jaxsnn_eqx import data, discrete
 
-settings.register_profile(
-    "fast", max_examples=12, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-settings.register_profile(
-    "slow", max_examples=300, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+# no "explain" phase: its line tracing slows the pure-Python ODE reference down ~100x
+_PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
+_HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much]
+settings.register_profile("fast", max_examples=12, deadline=None, derandomize=True,
+                          database=None, phases=_PHASES, suppress_health_check=_HEALTH)
+settings.register_profile("slow", max_examples=300, deadline=None, phases=_PHASES,
+                          suppress_health_check=_HEALTH)
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
-T_MAX = T_MAX_CORNERS
+T_MAX = corners.T_MAX
 # (n_in, n, input slots, max_spikes); the first is test_corners' configuration (shared compiles)
-SHAPES = [(4, 3, K_CORNERS, M_CORNERS), (2, 5, 12, 40)]
+SHAPES = [(4, 3, corners.K, corners.M), (2, 5, 12, 40)]
 
 
 # ----------------------------------------------------------------------------- networks
@@ -64,12 +52,18 @@ def networks(draw, recurrent=False, shapes=SHAPES):
     n_in, n, k_slots, max_spikes = draw(st.sampled_from(shapes))
     ratio = draw(st.one_of(st.sampled_from([1.0, 2.0]),
                            st.floats(np.log(0.1), np.log(10.0)).map(np.exp)))
-    prm = _prm(float(ratio), t_refrac=draw(st.sampled_from([0.0, 1e-3, 4e-3])),
+    # recurrent: refractory (no t_refrac = 0: an excitatory avalanche makes the reference slow)
+    refrac = [1e-3, 4e-3] if recurrent else [0.0, 1e-3, 4e-3]
+    prm = corners._prm(float(ratio), t_refrac=draw(st.sampled_from(refrac)),
                v_th=draw(st.sampled_from([0.8, 1.0, 1.3])),
                v_reset=draw(st.sampled_from([-0.3, 0.0, 0.3])))
     # off the "nice" multiples of w1 that hypothesis favours (1.0 w1 is a tangential peak,
     # which the ODE reference may or may not detect: that corner is in test_corners)
-    w1 = _w1(prm) * (1 + 1 / (1000 * np.pi))
+    # Neurons are made distinct (a factor per neuron): identical neurons of a recurrent
+    # population cross at exactly the same instant, and the ODE reference, which restarts its
+    # integration at every spike, misses a crossing that starts at the restart (the kernel fires
+    # them all: test_event_kernel's simultaneous-crossings test).
+    w1 = corners._w1(prm) * (1 + 1 / (1000 * np.pi)) * (1 + np.arange(n) / (100 * np.e))
     w = draw(hnp.arrays(np.float64, (n_in, n), elements=st.floats(-0.8, 1.5))) * w1
     w_rec = (draw(hnp.arrays(np.float64, (n, n), elements=st.floats(-0.8, 0.8))) * w1
              if recurrent else np.zeros((n, n)))
@@ -92,15 +86,38 @@ _fwd = eqx.filter_jit(lambda state, idx: state[0](snn.Spikes(state[1], idx)))
 
 
 def forward(path, case, max_spikes):
-    if max_spikes == M_CORNERS and case.t.shape[0] == K_CORNERS:
+    if max_spikes == corners.M and case.t.shape[0] == corners.K:
         return run(path, case, "float64")[2]  # test_corners' compiled function
     state = build(path, case, jnp.float64, max_spikes=max_spikes)
     return _fwd(state, jnp.asarray(case.i, jnp.int32))
 
 
-def _assert_same_spikes(out, rt, ri):
+def _slopes(case, t_out, i_out):
+    """``du/dt`` at each output spike (in units of ``theta / tau_mem``), from the summed input
+    (and recurrent) currents: near 0 for a crossing that barely touches threshold."""
+    prm = case.prm
+    theta = prm["v_th"] - prm["v_leak"]
+    ts = prm["tau_syn"]
+    real = np.isfinite(case.t)
+    out = []
+    for t, j in zip(t_out, i_out, strict=True):
+        before = real & (case.t < t)
+        cur = np.sum(case.w[case.i[before], j] / ts * np.exp(-(t - case.t[before]) / ts))
+        rec = t_out < t
+        cur += np.sum(case.w_rec[i_out[rec], j] / ts * np.exp(-(t - t_out[rec]) / ts))
+        out.append((cur - theta) / theta)
+    return np.asarray(out)
+
+
+def _assert_same_spikes(out, rt, ri, case):
     t, i = np.asarray(out.time), np.asarray(out.idx)
     real = np.isfinite(t)
+    # The ODE reference detects a crossing by a sign change across one solver step: it misses
+    # one whose excursion above threshold is shorter (a peak a fraction of a percent above it),
+    # and a neuron at threshold when another's spike restarts the integration. Examples with a
+    # near-tangential crossing in either list are left out (that corner: test_corners).
+    near = np.concatenate([_slopes(case, t[real], i[real]), _slopes(case, rt, ri)])
+    assume(not np.any(near < 0.1))
     assert real.sum() == len(rt), (real.sum(), len(rt))
     np.testing.assert_array_equal(i[~real], -1)
     assert np.all(t[real][:-1] <= t[real][1:])
@@ -120,7 +137,7 @@ def test_feedforward_spike_times_match_reference(path, net):
     case, max_spikes = net
     max_spikes = case.w.shape[1] if path == "parallel" else max_spikes
     rt, ri = _reference_within(path, case, max_spikes)
-    _assert_same_spikes(forward(path, case, max_spikes), rt, ri)
+    _assert_same_spikes(forward(path, case, max_spikes), rt, ri, case)
 
 
 @PROFILE
@@ -128,7 +145,7 @@ def test_feedforward_spike_times_match_reference(path, net):
 def test_recurrent_spike_times_match_reference(net):
     case, max_spikes = net
     rt, ri = _reference_within("recurrent", case, max_spikes)
-    _assert_same_spikes(forward("recurrent", case, max_spikes), rt, ri)
+    _assert_same_spikes(forward("recurrent", case, max_spikes), rt, ri, case)
 
 
 @PROFILE
@@ -143,7 +160,7 @@ def test_eventprop_gradients_equal_autodiff(path, net):
     cap = case.w.shape[1] if path == "eventprop_single" else max_spikes
     _reference_within(path if path != "eventprop" else "kernel", case, cap)
     _, _, out, _, g = run(path, case, "float64")
-    _, _, out_t, _, g_t = run(TWIN[path], case, "float64")
+    _, _, out_t, _, g_t = run(corners.TWIN[path], case, "float64")
     np.testing.assert_array_equal(np.asarray(out.idx), np.asarray(out_t.idx))
     np.testing.assert_array_equal(np.asarray(out.time), np.asarray(out_t.time))
     for name in g:

@@ -217,3 +217,17 @@ def test_static_settings_change_with_dataclasses_replace(layer):
     assert isinstance(out, Spikes)
     with pytest.raises(ValueError, match="max_spikes"):
         dataclasses.replace(m, max_spikes=0)
+
+
+def test_layer_outputs_skip_the_check_but_edited_ones_do_not():
+    layer = LAYERS["LIF"]
+    out = layer(Spikes(*GOOD))
+    assert checks.check_spikes(out, 4, "next") is out  # trusted: returned as it is
+    nan = Spikes(out.time.at[0].set(jnp.nan), out.idx)
+    with pytest.raises(ValueError, match="NaN time"):
+        checks.check_spikes(nan, 4, "next")
+    # a network: a NaN entering the first layer is still caught under jit
+    net = snn.Sequential([layer, event.LIF(4, 2, t_max=0.05, max_spikes=40, key=KEY)])
+    t, i, _ = BAD["nan"]
+    with pytest.raises(Exception, match="NaN time"):
+        jax.block_until_ready(eqx.filter_jit(net)(Spikes(jnp.array(t), jnp.array(i))))

@@ -41,6 +41,10 @@ refractory period is felt by the restarted membrane). Input jumps commute, so eq
 need no rule at all: each gets its exact gradient. Only where an input arrives at exactly the time a
 neuron crosses threshold does the spike time have a kink; there we return the one-sided derivative
 of that processing order, which is also what autodiff through the analytical forward computes.
+A crossing closer to its cause than the time resolution (float32 with a strong drive, or spikes
+observed on a clock) carries the time stamp of that cause; the order is then the causal one: a
+spike whose membrane is below threshold before the inputs of its instant comes after them, and a
+spike at exactly the end of its neuron's refractory period comes after that end.
 """
 
 from __future__ import annotations
@@ -112,9 +116,11 @@ class EventPropGrads(NamedTuple):
     t_refrac: Float[Array, " size"]
 
 
-def _merged_events(in_spikes: Spikes, out_spikes: Spikes, t_end: Float[Array, " m"] | None):
+def _merged_events(in_spikes: Spikes, out_spikes: Spikes, t_end: Float[Array, " m"] | None,
+                   after_inputs: Bool[Array, " m"] | None = None):
     """All events in forward processing order (see the module docstring); ``t_end`` (ends of
-    refractory periods) may be ``None`` when there are none."""
+    refractory periods) may be ``None`` when there are none; ``after_inputs`` marks output
+    spikes that come after the input spikes of the same instant (caused by them)."""
     k, m = in_spikes.size, out_spikes.size
     m_end = 0 if t_end is None else m
     out_ok = jnp.isfinite(out_spikes.time) & (out_spikes.idx >= 0)
@@ -133,9 +139,25 @@ def _merged_events(in_spikes: Spikes, out_spikes: Spikes, t_end: Float[Array, " 
     neuron = jnp.concatenate(neurons).astype(jnp.int32)
     slot = jnp.concatenate(slots).astype(jnp.int32)
     valid = jnp.concatenate(valids)
-    # stable sort: simultaneous events keep the concatenation order (spikes, inputs, ends), and
-    # output spikes keep the kernel's order among themselves
-    order = jnp.argsort(jnp.where(valid, time, jnp.inf), stable=True)
+    # Simultaneous events keep the concatenation order (spikes, inputs, ends; output spikes in
+    # the kernel's order), except for crossings closer to their cause than the time resolution
+    # (float32 with a strong drive, time-stamped observed spikes): spikes marked `after_inputs`
+    # go after the inputs of their instant, and the end of a neuron's refractory period at
+    # exactly the time of its next spike goes just before that spike (which follows the
+    # restart). Sort keys: time, rank (spike 0, input 1, end 2), position within the rank.
+    rank, sub = kind, 2 * slot + 1
+    if after_inputs is not None:
+        rank = rank.at[:m].set(jnp.where(after_inputs, _INPUT, _SPIKE).astype(rank.dtype))
+        sub = sub.at[:m].set((2 * (jnp.arange(m) + jnp.where(after_inputs, k, 0)) + 1)
+                             .astype(sub.dtype))
+    if t_end is not None:
+        later = jnp.arange(m)[None, :] > jnp.arange(m)[:, None]  # [end slot, spike slot]
+        same = ((t_end[:, None] == out_spikes.time[None, :]) & later & out_ok[None, :]
+                & (out_spikes.idx[:, None] == out_spikes.idx[None, :]))
+        early, spike = jnp.any(same, axis=1), jnp.argmax(same, axis=1)
+        rank = rank.at[m + k:].set(jnp.where(early, rank[spike], _REFRAC_END))
+        sub = sub.at[m + k:].set(jnp.where(early, sub[spike] - 1, sub[m + k:]))
+    order = jnp.lexsort((sub, rank, jnp.where(valid, time, jnp.inf)))
     return time[order], kind[order], neuron[order], slot[order], valid[order], order
 
 
@@ -227,6 +249,13 @@ def _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time
     felt = valid[:, None] & fired[None, :] & (lag > 0)
     a, b, c = adjoint_flow_coefficients(jnp.where(felt, lag, 0.0), tm, ts)
     i_star = jnp.sum(jnp.where(felt, w / ts * a, 0.0), axis=0)  # synaptic current at t*
+    # unless the membrane is below threshold before the inputs at t*: then they caused the
+    # spike (a crossing closer to them than the time resolution) and are felt
+    u_star = jnp.sum(jnp.where(felt, w / ts * c, 0.0), axis=0)  # membrane before them
+    below = u_star < theta - jnp.sqrt(jnp.finfo(dtype).eps) * jnp.abs(theta)
+    tied = valid[:, None] & fired[None, :] & (lag == 0) & below[None, :]
+    felt = felt | tied
+    i_star = i_star + jnp.sum(jnp.where(tied, w / ts, 0.0), axis=0)
     u_dot = min_slope((i_star - theta) / tm, theta, tm, slope_floor)
     lam_star = jnp.where(fired, -g_star / jnp.where(fired, u_dot, 1.0), 0.0)  # lambda_u(t*-)
     lam_u = jnp.where(felt, b * lam_star, 0.0)
@@ -257,32 +286,53 @@ def _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_tim
     out_spikes = Spikes(out_spikes.time.astype(dtype), out_spikes.idx)
     # single-spike mode: no refractory period ever ends, so those events are left out
     t_end = None if single_spike else out_spikes.time + t_ref[jnp.clip(out_spikes.idx, 0, size - 1)]
-    time, kind, neuron, slot, valid, order = _merged_events(in_spikes, out_spikes, t_end)
-    is_in = valid & (kind == _INPUT)
-    is_spike = valid & (kind == _SPIKE)
-    is_end = valid & (kind == _REFRAC_END)
-    pre = jnp.where(is_in, neuron, 0)  # row of `weight`
-    post = jnp.where(is_spike | is_end, neuron, 0)  # neuron concerned (row of `weight_rec`)
     ct_out = jnp.where(jnp.isfinite(out_spikes.time), ct_out_time.astype(dtype), 0.0)
-    ct_spike = jnp.where(is_spike, ct_out[jnp.where(is_spike, slot, 0)], 0.0)
 
-    # ---- forward sweep: synaptic current of the neuron concerned, at its spikes and ends
+    # ---- forward sweep: synaptic current (and membrane) of the neuron concerned, at its
+    # spikes and ends
     def forward_step(carry, ev):
-        t_cur, cur = carry
-        t, e_in, e_spike, i_pre, j, ok = ev
+        t_cur, cur, u, refr = carry
+        t, e_in, e_spike, e_end, i_pre, j, ok = ev
         dt = jnp.where(ok, t - t_cur, 0.0)
-        cur = cur * jnp.exp(-dt / ts)
+        a, b, c = adjoint_flow_coefficients(dt, tm, ts)
+        u = jnp.where(refr, u, b * u + c * cur)  # V is clamped while refractory
+        cur = a * cur
         t_cur = jnp.where(ok, t, t_cur)
-        i_at = cur[j]  # before a spike's recurrent delivery (which follows its reset)
+        i_at, u_at = cur[j], u[j]  # before a spike's reset and recurrent delivery
         cur = cur + jnp.where(e_in, weight[i_pre], 0.0) / ts
         if recurrent:
             cur = cur + jnp.where(e_spike, weight_rec[j], 0.0) / ts
-        return (t_cur, cur), i_at
+        u = u.at[j].set(jnp.where(e_spike, u_r[j], u[j]))
+        refr = refr.at[j].set(jnp.where(e_spike, True, jnp.where(e_end, False, refr[j])))
+        return (t_cur, cur, u, refr), (i_at, u_at)
 
-    zero = jnp.zeros((), dtype)
-    _, i_event = jax.lax.scan(
-        forward_step, (zero, jnp.zeros((size,), dtype)), (time, is_in, is_spike, pre, post, valid)
-    )
+    zero, vzero = jnp.zeros((), dtype), jnp.zeros((size,), dtype)
+
+    def merged(after_inputs):
+        time, kind, neuron, slot, valid, order = _merged_events(in_spikes, out_spikes, t_end,
+                                                                after_inputs)
+        is_in = valid & (kind == _INPUT)
+        is_spike = valid & (kind == _SPIKE)
+        is_end = valid & (kind == _REFRAC_END)
+        pre = jnp.where(is_in, neuron, 0)  # row of `weight`
+        post = jnp.where(is_spike | is_end, neuron, 0)  # neuron concerned (row of `weight_rec`)
+        _, (i_event, u_event) = jax.lax.scan(
+            forward_step, (zero, vzero, vzero, jnp.zeros((size,), bool)),
+            (time, is_in, is_spike, is_end, pre, post, valid))
+        return (time, kind, slot, valid, order, is_in, is_spike, is_end, pre, post, i_event,
+                u_event)
+
+    # a spike whose membrane is below threshold before the inputs of the same instant was
+    # caused by them (a crossing closer to them than the time resolution, e.g. float32 with a
+    # strong input, or time-stamped observed spikes): it comes after them
+    ev = merged(None)
+    slot, is_spike, post, u_event = ev[2], ev[6], ev[9], ev[11]
+    below = u_event < theta[post] - jnp.sqrt(jnp.finfo(dtype).eps) * jnp.abs(theta[post])
+    caused = is_spike & below
+    after = jnp.zeros((out_spikes.size,), bool).at[jnp.where(caused, slot, out_spikes.size)].set(
+        True, mode="drop")
+    time, kind, slot, valid, order, is_in, is_spike, is_end, pre, post, i_event, _ = merged(after)
+    ct_spike = jnp.where(is_spike, ct_out[jnp.where(is_spike, slot, 0)], 0.0)
 
     # ---- backward sweep: the adjoint from t_max down to 0
     def backward_step(carry, ev):
@@ -354,15 +404,38 @@ def _reduce_to(g: Array, like: Any) -> Array | None:
     return g.reshape(like.shape).astype(like.dtype)  # per-neuron, shape (size,)
 
 
+_LIF_DYNAMICS = ("init_state", "next_threshold_crossing", "integrate", "transition")
+
+
+def _check_lif_dynamics(neuron) -> None:
+    """Raise ``TypeError`` unless ``neuron`` has the built-in LIF dynamics."""
+    if isinstance(neuron, LIFNeuron):
+        changed = [m for m in _LIF_DYNAMICS
+                   if getattr(type(neuron), m) is not getattr(LIFNeuron, m)]
+        if not changed:
+            return
+        what = f"{type(neuron).__name__} (a LIFNeuron subclass that overrides {', '.join(changed)})"
+    else:
+        what = type(neuron).__name__
+    raise TypeError(
+        f"EventProp computes the adjoint of the built-in LIF dynamics (LIFNeuron) only, got "
+        f"{what}. For any other EventNeuron use the default backward pass (no backward=; "
+        "e.g. event.EventLayer(neuron, weight, ...)): exact autodiff through the spike times."
+    )
+
+
 def eventprop_lif_backward(neuron, weight, weight_rec, spikes_in, spikes_out, grad_time, *, t_max):
     """EventProp as a pluggable backward pass of `event.simulate` (see `event.Backward`).
 
     Returns gradients for the weights, the input spike times and the array-valued ``v_th``,
     ``v_reset``, ``v_leak`` and ``t_refrac``. The time constants are not differentiated by this
     backward pass: their gradient is returned as zero (``None``).
+
+    EventProp is the adjoint of the LIF equations, so it takes an `LIFNeuron` only (a subclass
+    must not change the dynamics): any other `EventNeuron` raises ``TypeError``; such neurons
+    get exact gradients from the kernel's default backward pass (no ``backward=``).
     """
-    if not isinstance(neuron, LIFNeuron):
-        raise TypeError(f"EventProp supports LIFNeuron, got {type(neuron).__name__}.")
+    _check_lif_dynamics(neuron)
     g = eventprop_backward(
         neuron.params, weight, weight_rec, spikes_in, spikes_out, grad_time, t_max,
         single_spike=neuron.single_spike,

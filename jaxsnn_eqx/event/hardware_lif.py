@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..checks import check_finite, check_spikes
+from ..checks import check_finite, check_spikes, trust
 from ..spikes import Spikes
 from .backend import (
     Backend,
@@ -235,4 +235,4 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
             self.target_params)
         out_t, out_i = _in_the_loop((self.params, w_in, w_rec, in_time), in_idx, self.backend,
                                     cfg, key, target)
-        return Spikes(out_t, out_i)
+        return trust(Spikes(out_t, out_i))

@@ -28,6 +28,8 @@ default backward pass *replays* the same `_step` under `jax.lax.scan` for the fi
 ``n_in + max_out`` steps (the exact bound, one event per step), following the recorded sequence,
 and differentiates that replay: every spike time is then differentiated exactly by the implicit
 function theorem (the neuron's crossing carries an IFT custom JVP, e.g. `solvers.implicit_root`).
+Integer and boolean state leaves are constants of each step (no cotangent), and ``+-inf`` state
+entries are sentinels without a tangent (see `EventNeuron` for the rule and `_reverse`).
 A different backward pass (EventProp) can be plugged in with ``backward=`` (see `Backward`).
 """
 
@@ -41,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ..checks import check_finite, check_spikes, check_weight
+from ..checks import check_finite, check_spikes, check_weight, trust
 from ..spikes import Spikes
 from .neuron import EventNeuron, Transition
 
@@ -228,20 +230,20 @@ def _reverse(diff, static, in_idx, t_max, kinds, hist, ct_time):
         ct_carry, acc, nxt, has_nxt, bad = c
         (t_s, st_s, ptr_s), kind, ct_t = xs
         st_d, st_const = eqx.partition(st_s, inexact)
-        inf = jax.tree.map(jnp.isinf, st_d)
-        sentinel = jnp.any(jnp.stack([jnp.any(m) for m in jax.tree.leaves(inf)] + [False]))
+        is_inf = jax.tree.map(jnp.isinf, st_d)
+        sentinel = jnp.any(jnp.stack([jnp.any(m) for m in jax.tree.leaves(is_inf)] + [False]))
         (_, st_out), vjp = jax.vjp(lambda cf, d: step_f(cf, ptr_s, kind, d, st_const),
                                    (t_s, jax.tree.map(_stand_in, st_d)), diff)
         ct_prev, ct_d = vjp((ct_carry[0] + ct_t, ct_carry[1]))
         idle = kind == -2
-        ct_prev = (jnp.where(idle, ct_carry[0], ct_prev[0]),
-                   jax.tree.map(lambda c_in, c_out, m: jnp.where(m, 0.0, jnp.where(idle, c_in, c_out)),
-                                ct_carry[1], ct_prev[1], inf))
+        ct_st = jax.tree.map(lambda c_in, c_out, m: jnp.where(m, 0.0, jnp.where(idle, c_in, c_out)),
+                             ct_carry[1], ct_prev[1], is_inf)
+        ct_prev = (jnp.where(idle, ct_carry[0], ct_prev[0]), ct_st)
         ct_d = jax.tree.map(lambda g: jnp.where(idle, jnp.zeros_like(g), g), ct_d)
         mismatch = [jnp.any(_huge(o) != ~jnp.isfinite(r))
                     for o, r in zip(jax.tree.leaves(st_out), jax.tree.leaves(nxt), strict=True)]
         bad = bad | (sentinel & has_nxt & ~idle & jnp.any(jnp.stack(mismatch + [False])))
-        return (ct_prev, jax.tree.map(jnp.add, acc, ct_d), st_d, True, bad), None
+        return (ct_prev, jax.tree.map(jnp.add, acc, ct_d), st_d, jnp.ones((), bool), bad), None
 
     t0, st0, _ = jax.tree.map(lambda h: h[0], hist)
     st0_d = eqx.filter(st0, inexact)
@@ -497,7 +499,7 @@ def simulate(
         (out_t, out_i), _ = _run_forward(vjp_arg, in_idx, cfg)
     else:
         out_t, out_i = _simulate(vjp_arg, in_idx, cfg)
-    return Spikes(out_t, out_i)
+    return trust(Spikes(out_t, out_i))
 
 
 # ----------------------------------------------------------------------------- layers

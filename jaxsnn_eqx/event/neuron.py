@@ -13,6 +13,12 @@ Conventions:
   current state, and ``integrate`` advances by a duration.
 * Everything must be differentiable with JAX autodiff (or carry its own custom JVP, like the LIF
   root finder): the kernel's default backward pass differentiates a replay of these methods.
+* State leaves may be floating point (they carry gradients), integer or boolean (a spike
+  counter, a "has fired" flag: constants for the gradient). Every leaf keeps its dtype and shape.
+* A floating state entry may be ``+inf``/``-inf`` as a sentinel ("never again", "never fired");
+  see `EventNeuron` for the one rule that makes its gradients exact.
+* EventProp (``backward=eventprop_lif_backward``, `EventPropLIF`) is the adjoint of the LIF
+  equations and takes `LIFNeuron` only; every other neuron uses the default backward pass.
 """
 
 from __future__ import annotations
@@ -48,7 +54,24 @@ class Transition(eqx.Module):
 class EventNeuron(eqx.Module):
     """Abstract event-driven neuron model (see the module docstring for conventions).
 
-    Subclasses define `init_state`, `next_threshold_crossing`, `integrate` and `transition`.
+    Subclasses define `init_state`, `next_threshold_crossing`, `integrate` and `transition`,
+    and run in `event.EventLayer(neuron, weight, t_max=..., max_spikes=...)`, `event.simulate`
+    and the containers, with exact gradients by autodiff through the spike times.
+
+    Rules for the state (checked by ``tests/test_custom_neuron.py``):
+
+    * Leaves are arrays of shape ``(n,)``; floating-point leaves are differentiated, integer and
+      boolean leaves (counters, flags) are allowed and are constants for the gradient.
+    * Infinite sentinels: a floating entry may be ``+-inf`` (the LIF's ``r = inf`` "never
+      again", a last spike time ``-inf``). It carries no gradient, and the backward pass
+      differentiates each step with ``+-sqrt(finfo.max)`` (about ``1.3e154`` in float64) in its
+      place, so the step's result at ``+-inf`` must be the limit of its result at huge finite
+      values, as comparisons, sums, ``jnp.maximum``, ``jnp.where`` and decaying exponentials
+      give. A step that tests ``isinf``/``isfinite`` and writes a different finite value
+      raises when differentiated; use a finite sentinel (e.g. ``-1e9`` s) there.
+    * As always with ``jnp.where`` under autodiff, a discarded branch must not overflow for
+      huge inputs either (``exp(-r / tau)`` with ``r = -1e9`` is ``inf``): clip first,
+      ``exp(-jnp.clip(r, 0.0, dt) / tau)``. Parameters must be finite.
     """
 
     @abc.abstractmethod

@@ -144,4 +144,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from ..cli import task_entry
+
+    task_entry(main)

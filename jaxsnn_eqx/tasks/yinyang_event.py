@@ -322,4 +322,6 @@ def main(argv: list[str] | None = None, *, method: str | None = None, **defaults
 
 
 if __name__ == "__main__":
-    main()
+    from ..cli import task_entry
+
+    task_entry(main)

@@ -19,6 +19,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    import sys
+    from ..cli import task_entry
 
-    main(sys.argv[1:])
+    task_entry(main)

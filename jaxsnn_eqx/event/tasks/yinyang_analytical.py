@@ -1,8 +1,7 @@
 """``python -m jaxsnn_eqx.event.tasks.yinyang_analytical``: see `tasks.yinyang_analytical`."""
 
-import sys
-
+from ...cli import task_entry
 from ...tasks.yinyang_analytical import main
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    task_entry(main)

@@ -1,9 +1,8 @@
 """``python -m jaxsnn_eqx.event.tasks.yinyang_event_prop [--layered]``: see
 `jaxsnn_eqx.tasks.yinyang_eventprop`."""
 
-import sys
-
+from ...cli import task_entry
 from ...tasks.yinyang_eventprop import main
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    task_entry(main)

@@ -4,7 +4,8 @@ BSS-2 software stack it stops at once and says what is missing."""
 
 import sys
 
+from ....cli import task_entry
 from ....tasks.yinyang_hardware import main
 
 if __name__ == "__main__":
-    main(["--backend", "bss2", *sys.argv[1:]], out="runs/yinyang_bss2")
+    task_entry(main, ["--backend", "bss2", *sys.argv[1:]], out="runs/yinyang_bss2")

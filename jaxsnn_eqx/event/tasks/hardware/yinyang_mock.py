@@ -1,9 +1,8 @@
 """``python -m jaxsnn_eqx.event.tasks.hardware.yinyang_mock``: Yin-Yang trained with an emulated
 BrainScaleS-2 chip in the loop (see `jaxsnn_eqx.tasks.yinyang_hardware`)."""
 
-import sys
-
+from ....cli import task_entry
 from ....tasks.yinyang_hardware import main
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    task_entry(main)
