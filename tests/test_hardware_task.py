@@ -66,7 +66,8 @@ def test_fit_with_key_passes_fresh_keys():
 
 def test_hardware_is_a_listed_method(capsys):
     assert cli.main(["methods"]) == 0
-    assert "yinyang_hardware" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "hardware" in out and "jaxsnn_eqx.event.tasks.hardware.yinyang_mock" in out
 
 
 @pytest.mark.slow

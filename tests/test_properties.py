@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import test_corners as corners
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_corners import Case, build, reference, rel_err, run
@@ -64,10 +64,10 @@ def networks(draw, recurrent=False, shapes=SHAPES):
     # integration at every spike, misses a crossing that starts at the restart (the kernel fires
     # them all: test_event_kernel's simultaneous-crossings test).
     w1 = corners._w1(prm) * (1 + 1 / (1000 * np.pi)) * (1 + np.arange(n) / (100 * np.e))
-    w = draw(hnp.arrays(np.float64, (n_in, n), elements=st.floats(-0.8, 1.5))) * w1
+    w = draw(hnp.arrays(np.float64, (n_in, n), elements=st.floats(-0.6, 2.0))) * w1
     w_rec = (draw(hnp.arrays(np.float64, (n, n), elements=st.floats(-0.8, 0.8))) * w1
              if recurrent else np.zeros((n, n)))
-    k = draw(st.integers(1, 10))
+    k = draw(st.integers(3, 10))
     # a 1 ms grid: equal input times are common, t = 0 occurs
     t = np.sort(np.asarray(draw(st.lists(st.integers(0, 20), min_size=k, max_size=k)))) * 1e-3
     i = np.asarray(draw(st.lists(st.integers(0, n_in - 1), min_size=k, max_size=k)))
@@ -90,6 +90,10 @@ def forward(path, case, max_spikes):
         return run(path, case, "float64")[2]  # test_corners' compiled function
     state = build(path, case, jnp.float64, max_spikes=max_spikes)
     return _fwd(state, jnp.asarray(case.i, jnp.int32))
+
+
+def _spike_count_bucket(n):  # shown by --hypothesis-show-statistics
+    return "spikes: " + ("0" if n == 0 else "1-4" if n < 5 else "5+")
 
 
 def _slopes(case, t_out, i_out):
@@ -118,6 +122,7 @@ def _assert_same_spikes(out, rt, ri, case):
     # near-tangential crossing in either list are left out (that corner: test_corners).
     near = np.concatenate([_slopes(case, t[real], i[real]), _slopes(case, rt, ri)])
     assume(not np.any(near < 0.1))
+    event(_spike_count_bucket(len(rt)))
     assert real.sum() == len(rt), (real.sum(), len(rt))
     np.testing.assert_array_equal(i[~real], -1)
     assert np.all(t[real][:-1] <= t[real][1:])
@@ -157,9 +162,13 @@ def test_eventprop_gradients_equal_autodiff(path, net):
     case, max_spikes = net
     if path != "recurrent":
         case = case._replace(w_rec=np.zeros_like(case.w_rec))
-    cap = case.w.shape[1] if path == "eventprop_single" else max_spikes
-    _reference_within(path if path != "eventprop" else "kernel", case, cap)
-    _, _, out, _, g = run(path, case, "float64")
+    try:
+        _, _, out, _, g = run(path, case, "float64")
+    except Exception as e:  # a buffer overflow raises: tested in test_corners
+        if "max_spikes" not in str(e):
+            raise
+        assume(False)
+    event(_spike_count_bucket(int(np.isfinite(np.asarray(out.time)).sum())))
     _, _, out_t, _, g_t = run(corners.TWIN[path], case, "float64")
     np.testing.assert_array_equal(np.asarray(out.idx), np.asarray(out_t.idx))
     np.testing.assert_array_equal(np.asarray(out.time), np.asarray(out_t.time))
