@@ -129,7 +129,11 @@ def test_from_model_keeps_partial_block_masks():
 
 
 def test_from_model_refuses():
-    bad = Sequential([*sequential((5, 4)).layers, *sequential((3, 2)).layers])
+    layers = (*sequential((5, 4)).layers, *sequential((3, 2)).layers)
+    with pytest.raises(ValueError, match="out_size=4 but layer 1"):  # refused at construction
+        Sequential(layers)
+    # built around the constructor's check (eqx.tree_at does not call __init__): Mapping refuses
+    bad = eqx.tree_at(lambda s: s.layers, sequential((5, 4)), layers)
     with pytest.raises(ValueError, match="in_size 3.*out_size 4"):
         Mapping.from_model(bad)
     with pytest.raises(TypeError, match="int"):
