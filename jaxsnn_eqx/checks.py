@@ -205,12 +205,17 @@ def check_weight(w: Any, shape: tuple[int, ...], where: str, name: str = "weight
     if w.shape != tuple(shape):
         raise ValueError(f"{where}: `{name}` must have shape {tuple(shape)}, got {w.shape}.")
     if not _is_traced(w):
-        arr = np.asarray(w)
-        if not np.all(np.isfinite(arr)):
-            bad = tuple(int(p) for p in np.argwhere(~np.isfinite(arr))[0])
-            raise ValueError(f"{where}: `{name}` has a non-finite value {float(arr[bad])!r} at "
-                             f"{bad}; expected finite weights.")
+        _raise_if_non_finite(w, f"{where}: `{name}`", "finite weights")
     return w
+
+
+def _raise_if_non_finite(x: Any, what: str, expected: str) -> None:
+    """A ``ValueError`` naming the first non-finite entry of the concrete array ``x``."""
+    arr = np.asarray(x)
+    if not np.all(np.isfinite(arr)):
+        bad = tuple(int(p) for p in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{what} has a non-finite value {float(arr[bad])!r} at {bad}; expected "
+                         f"{expected}.")
 
 
 def check_finite_input(x: Any, where: str, name: str = "xs"):
@@ -220,9 +225,5 @@ def check_finite_input(x: Any, where: str, name: str = "xs"):
         return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)),
                             f"{where}: input `{name}` has a NaN or infinite value; expected "
                             "finite values.")
-    arr = np.asarray(x)
-    if not np.all(np.isfinite(arr)):
-        bad = tuple(int(p) for p in np.argwhere(~np.isfinite(arr))[0])
-        raise ValueError(f"{where}: input `{name}` has a non-finite value {float(arr[bad])!r} at "
-                         f"{bad}; expected finite values.")
+    _raise_if_non_finite(x, f"{where}: input `{name}`", "finite values")
     return x

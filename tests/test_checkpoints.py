@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from test_train import _loss, _predict  # the tiny problem shared with the fit tests
 
 from jaxsnn_eqx import __version__, data
 from jaxsnn_eqx.train import (
@@ -193,12 +194,6 @@ def _problem(n=256):
     return tuple((feat(d[k][0]), d[k][1]) for k in ("train", "val", "test"))
 
 
-def _loss(m, x, y):
-    return optax.softmax_cross_entropy_with_integer_labels(jax.vmap(m)(x), y).mean()
-
-
-def _predict(m, x):
-    return jnp.argmax(jax.vmap(m)(x), -1)
 
 
 def _model(width=16):
