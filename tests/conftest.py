@@ -1,5 +1,20 @@
-"""Test-session setup: float64 on (references need it); float32 checks build float32 arrays."""
+"""Test-session setup: float64 on (references need it); float32 checks build float32 arrays.
+
+After each test module the compiled programs are dropped (`jax.clear_caches`): a session of 800
+tests otherwise keeps every executable it ever compiled (thousands, from eager op-by-op calls
+alone), and the process grows until XLA fails to compile late in the run.
+"""
+
+import gc
 
 import jax
+import pytest
 
 jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _free_compiled_programs():
+    yield
+    jax.clear_caches()
+    gc.collect()
