@@ -2,7 +2,8 @@
 
 After each test module the compiled programs are dropped (`jax.clear_caches`): a session of 800
 tests otherwise keeps every executable it ever compiled (thousands, from eager op-by-op calls
-alone), and the process grows until XLA fails to compile late in the run.
+alone). Added after one CI run crashed inside XLA's compiler late in the session (a test that
+passes alone); whether this is the cure or the crash is intermittent is not established.
 """
 
 import gc
