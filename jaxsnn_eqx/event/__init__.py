@@ -11,7 +11,7 @@
 * losses and decoding for time-to-first-spike codes: `losses`.
 * where a population's forward pass runs: `Backend`, `JaxSimulation`, `Population`
   (`backend.py`); hardware in the loop: `HardwareRecurrentLIF` (`hardware_lif.py`). The
-  BrainScaleS-2 backends (`Emulator`, `BSS2Executor`) live in `jaxsnn_eqx.hardware` (which
+  BrainScaleS-2 backends (`Emulator`, `BSS2Executor`) live in the hardware package (which
   imports this package, never the reverse).
 """
 
