@@ -46,7 +46,9 @@ def timeit_pair(calls, repeats: int) -> list[float]:
     return best
 
 
-def bench_layer(n: int, repeats: int) -> tuple[float, float]:
+def layer_calls(n: int):
+    """``[(fwd_bwd, args), (matmuls, args)]`` for N = ``n``: the layer's forward + backward and
+    its matmul lower bound, each jitted; ``fn(*args)`` runs it once."""
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
     layer = discrete.LIF(n, n, key=k1, dtype=jnp.float32)
     xs = (jax.random.uniform(k2, (BATCH, STEPS, n)) < 0.02).astype(jnp.float32)
@@ -58,9 +60,6 @@ def bench_layer(n: int, repeats: int) -> tuple[float, float]:
 
         return eqx.filter_value_and_grad(total)(layer)
 
-    (count, grads) = fwd_bwd(layer, xs)
-    assert grads.weight.shape == (n, n) and bool(jnp.isfinite(grads.weight).all())
-
     g = jax.random.normal(k3, (BATCH, STEPS, n), jnp.float32)
 
     @jax.jit
@@ -68,9 +67,16 @@ def bench_layer(n: int, repeats: int) -> tuple[float, float]:
         x2 = xs.reshape(-1, n)
         return x2 @ w, x2.T @ g.reshape(-1, n)
 
-    t_layer, t_bound = timeit_pair(
-        [(fwd_bwd, (layer, xs)), (matmuls, (layer.weight, xs, g))], repeats
-    )
+    return [(fwd_bwd, (layer, xs)), (matmuls, (layer.weight, xs, g))]
+
+
+def bench_layer(n: int, repeats: int) -> tuple[float, float, float]:
+    """(layer seconds, matmul bound seconds, spikes per neuron)."""
+    calls = layer_calls(n)
+    fwd_bwd, (layer, xs) = calls[0]
+    count, grads = fwd_bwd(layer, xs)
+    assert grads.weight.shape == (n, n) and bool(jnp.isfinite(grads.weight).all())
+    t_layer, t_bound = timeit_pair(calls, repeats)
     return t_layer, t_bound, float(count) / (BATCH * n)
 
 

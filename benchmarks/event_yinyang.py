@@ -36,8 +36,9 @@ from jaxsnn_eqx.tasks import yinyang_event as task
 from jaxsnn_eqx.tasks.common import base_parser
 
 
-def epoch_timer(model, loss_fn, x, y, batch_size, optimizer, repeat):
-    """(compile seconds, best epoch seconds)."""
+def compiled_epoch(model, loss_fn, x, y, batch_size, optimizer):
+    """``(run, args, compile seconds)``: one training epoch compiled as one ``lax.scan`` over
+    the batches (as `train.fit` runs it); ``run(*args)`` trains one epoch from ``model``."""
     dyn, static = eqx.partition(model, eqx.is_array)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     nb = y.shape[0] // batch_size
@@ -56,13 +57,19 @@ def epoch_timer(model, loss_fn, x, y, batch_size, optimizer, repeat):
 
         return jax.lax.scan(body, (dyn, opt_state), idx)
 
+    args = (dyn, opt_state, x, y)
     t0 = time.perf_counter()
-    run = jax.jit(epoch).lower(dyn, opt_state, x, y).compile()
-    compile_s = time.perf_counter() - t0
+    run = jax.jit(epoch).lower(*args).compile()
+    return run, args, time.perf_counter() - t0
+
+
+def epoch_timer(model, loss_fn, x, y, batch_size, optimizer, repeat):
+    """(compile seconds, best epoch seconds)."""
+    run, args, compile_s = compiled_epoch(model, loss_fn, x, y, batch_size, optimizer)
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
-        jax.block_until_ready(run(dyn, opt_state, x, y))
+        jax.block_until_ready(run(*args))
         best = min(best, time.perf_counter() - t0)
     return compile_s, best
 
