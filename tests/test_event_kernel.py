@@ -38,7 +38,14 @@ def test_layer_overflow_raises():
 
 def test_per_neuron_overflow_raises():
     layer = lif(1, 1, jnp.full((1, 1), 40 * W1), max_spikes=50, max_spikes_per_neuron=2)
-    with pytest.raises(Exception, match="max_spikes_per_neuron"):
+    with pytest.raises(Exception, match="more than 2 spikes .*max_spikes_per_neuron"):
+        jax.block_until_ready(layer(spikes([1e-3])))
+
+
+def test_per_neuron_overflow_without_per_neuron_setting_names_max_spikes():
+    # only max_spikes given: the buffer is max_spikes, and the message says to raise it
+    layer = lif(1, 1, jnp.full((1, 1), 40 * W1), max_spikes=2)
+    with pytest.raises(Exception, match="more than 2 spikes .*else max_spikes"):
         jax.block_until_ready(layer(spikes([1e-3])))
 
 

@@ -293,9 +293,10 @@ def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
     times, kinds, overflow, hist = jax.vmap(one, in_axes=(0, 1))(_lanes(nd, n_out), weight)
     times = eqx.error_if(
         times, jnp.any(overflow),
-        f"{cfg.where}: a neuron emitted more than max_spikes_per_neuron="
-        f"{cfg.max_per_neuron} spikes before t_max={cfg.t_max}; increase "
-        "max_spikes_per_neuron.",
+        f"{cfg.where}: a neuron emitted more than {cfg.max_per_neuron} spikes before "
+        f"t_max={cfg.t_max}, its per-neuron buffer (max_spikes_per_neuron, which defaults to "
+        "and is capped by max_spikes); increase max_spikes_per_neuron if set below max_spikes, "
+        "else max_spikes.",
     )
     out_t, out_i, order = _merge(times, cfg.max_spikes, cfg.where)
     return (out_t, out_i), (kinds, hist, order)
