@@ -12,6 +12,8 @@
 * `jaxsnn_eqx.train` (the training loop) and `jaxsnn_eqx.plot` (plots of saved runs; needs the
   ``plot`` extra) are not imported here: ``from jaxsnn_eqx import train, plot``. The
   ``jaxsnn-eqx`` command line runs the tasks (``jaxsnn-eqx train yinyang --method ...``).
+* `jaxsnn_eqx.nir`: NIR import and export (needs the ``nir`` extra), loaded on first use of
+  ``jaxsnn_eqx.nir``, so ``import jaxsnn_eqx`` never imports the ``nir`` package.
 """
 
 from . import data, discrete, event, hardware
@@ -19,5 +21,15 @@ from .containers import Recurrent, Sequential
 from .spikes import Spikes
 
 __version__ = "0.1.0"
+
+
+
+def __getattr__(name: str):
+    if name == "nir":  # lazy: the nir package is an optional extra
+        import importlib
+
+        return importlib.import_module(f"{__name__}.nir")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Spikes", "Sequential", "Recurrent", "event", "discrete", "hardware", "data"]

@@ -1,0 +1,539 @@
+"""NIR interchange: export networks to, and import them from, the Neuromorphic Intermediate
+Representation (`nir <https://neuroir.org>`_; extra ``nir``: ``pip install "jaxsnn-eqx[nir]"``).
+
+This module is not imported by ``import jaxsnn_eqx``; ``import jaxsnn_eqx.nir`` (or
+``from jaxsnn_eqx import nir``) needs the ``nir`` package.
+
+Export (`to_nir`): a `Sequential` (or one layer) of ``event.LIF``, ``event.EventPropLIF``,
+``event.RecurrentEventPropLIF``, ``discrete.LIF``, ``discrete.LI``, each optionally wrapped in
+`Recurrent`, becomes::
+
+    Input(in_size) -> Linear -> CubaLIF | CubaLI -> Linear -> ... -> Output(out_size)
+
+* ``Linear.weight = weight.T`` (NIR orientation ``(post, pre)``; ours is ``[pre, post]``).
+* ``CubaLIF(tau_mem, tau_syn, r=1, v_leak, v_threshold=v_th, v_reset, w_in=1)``, every field a
+  float64 NumPy array of shape ``(n,)``; ``discrete.LI`` becomes ``CubaLI(tau_mem, tau_syn, r=1,
+  v_leak, w_in=1)`` (it has a synaptic current, so not NIR's ``LI``).
+* recurrence: a ``Linear`` node ``w_rec_k`` with ``weight = weight_rec.T`` and the cycle
+  ``lif_k -> w_rec_k -> lif_k``. The masks of `Recurrent` and ``RecurrentEventPropLIF`` are
+  applied: masked connections are exported as zero weights (the mask itself is not stored).
+* one time unit: **seconds**. Graph metadata: ``time_unit="s"``, ``convention="jaxsnn_eqx"``,
+  ``kind`` (``"event"``/``"discrete"``), ``reset`` (``"value"``/``"subtract"``/``"mixed"``) and,
+  for discrete networks, ``dt`` (s). Node metadata: ``reset`` and ``dt`` (discrete LIF), and,
+  only where set, ``t_refrac`` (s) and ``single_spike``: NIR has no refractory period, other
+  libraries ignore it (a warning says so).
+
+Spike amplitude (convention ``"jaxsnn_eqx"``, NIR's equations read literally): a spike is a
+unit-area Dirac delta in the graph's time unit, so an input of weight ``W`` raises ``I`` by
+``w_in W / tau_syn`` and the membrane sees ``r I``. Our weight ``w`` (V s) is the charge of a spike
+(``I += w / tau_syn``), hence ``w = r w_in W u`` with ``u`` the time unit in seconds; exported
+with ``r = w_in = 1`` in seconds, ``W = w`` exactly.
+
+Import (`from_nir`): the inverse, for graphs written by us or by other libraries
+(``convention=``), which disagree on the time unit, on the spike amplitude and on the reset (see
+``docs/nir.md``). Per convention, with ``u`` the time unit in seconds and ``ts`` = ``tau_syn``
+in seconds, our weight is ``w[pre, post] = g[post] W[post, pre]`` with
+
+=============  ==========  ================================  ========================
+convention     time unit   gain ``g``                        reset
+=============  ==========  ================================  ========================
+jaxsnn_eqx     metadata    ``r w_in u`` (unit-area delta)    metadata, else value
+norse          s           ``r w_in ts`` (I jumps by W)      value (to ``v_reset``)
+jaxsnn         ms          ``r w_in ts`` (I jumps by W)      value (to ``v_reset``)
+snntorch       s           ``r ts`` (``w_in = ts/dt``        subtract ``v_threshold``
+                           only encodes its per-step input)
+spyx           required    ``ts / (1 - r)`` (``r`` holds     subtract ``v_threshold``
+                           spyx's ``beta``)
+=============  ==========  ================================  ========================
+
+Nodes: ``Input``, ``Output``, ``Linear``, ``Affine`` (zero bias only), ``CubaLIF``, ``CubaLI``
+(``kind="discrete"`` only), nested ``NIRGraph`` s (flattened; snnTorch's recurrent subgraph),
+consecutive ``Linear`` nodes (multiplied), a neuron node fed directly (one-to-one weights 1).
+Everything else (``LIF``, ``LI``, ``IF``, ``I``, ``Conv*``, ``Delay``, ...) raises a
+``ValueError`` naming the node and its type.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import jax.numpy as jnp
+import numpy as np
+
+try:
+    import nir
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        'jaxsnn_eqx.nir needs the `nir` package (and h5py): pip install "jaxsnn-eqx[nir]"'
+    ) from exc
+
+from . import discrete, event
+from .containers import Recurrent, Sequential
+
+__all__ = ["to_nir", "from_nir", "CONVENTIONS", "TIME_UNITS"]
+
+TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+"""Time units accepted by `from_nir`, in seconds."""
+
+CONVENTIONS = ("jaxsnn_eqx", "norse", "jaxsnn", "snntorch", "spyx")
+"""Conventions `from_nir` reads (see the module docstring and ``docs/nir.md``)."""
+
+_DEFAULT_UNIT = {"jaxsnn_eqx": None, "norse": "s", "jaxsnn": "ms", "snntorch": "s", "spyx": None}
+_SUBTRACT_THRESHOLD = ("snntorch", "spyx")  # reset: V -= v_threshold
+_SNNTORCH_DT = 1e-4  # snnTorch's export hard-codes dt = 1e-4 (in its time unit)
+_NEURONS = (nir.CubaLIF, nir.CubaLI)
+_WEIGHTS = (nir.Linear, nir.Affine)
+
+
+# =============================================================================== export
+def to_nir(model: Any) -> nir.NIRGraph:
+    """Export ``model`` (a `Sequential` or a single layer, see the module docstring) to a
+    ``nir.NIRGraph`` in seconds, with float64 NumPy arrays for every parameter.
+
+    Raises ``TypeError`` for a layer that has no NIR equivalent (naming it).
+    """
+    layers = model.layers if isinstance(model, Sequential) else (model,)
+    blocks = [_export_layer(layer, k) for k, layer in enumerate(layers)]
+    kinds = {b["kind"] for b in blocks}
+    if len(kinds) > 1:
+        raise TypeError("to_nir: a network mixes event and discrete layers; NIR graphs of "
+                        "jaxsnn_eqx are one or the other.")
+    nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type=np.array([blocks[0]["in"]]))}
+    edges: list[tuple[str, str]] = []
+    prev = "input"
+    for k, b in enumerate(blocks):
+        neuron = f"{'li' if isinstance(b['neuron'], nir.CubaLI) else 'lif'}_{k}"
+        nodes[f"linear_{k}"] = nir.Linear(weight=b["weight"])
+        nodes[neuron] = b["neuron"]
+        edges += [(prev, f"linear_{k}"), (f"linear_{k}", neuron)]
+        if b["w_rec"] is not None:
+            nodes[f"w_rec_{k}"] = nir.Linear(weight=b["w_rec"])
+            edges += [(neuron, f"w_rec_{k}"), (f"w_rec_{k}", neuron)]
+        prev = neuron
+    nodes["output"] = nir.Output(output_type=np.array([blocks[-1]["out"]]))
+    edges.append((prev, "output"))
+    resets = {b["neuron"].metadata.get("reset", "value") for b in blocks
+              if isinstance(b["neuron"], nir.CubaLIF)}
+    metadata: dict[str, Any] = {
+        "source": "jaxsnn_eqx",
+        "convention": "jaxsnn_eqx",
+        "time_unit": "s",
+        "kind": kinds.pop(),
+        "reset": resets.pop() if len(resets) == 1 else ("mixed" if resets else "value"),
+    }
+    dts = {b["dt"] for b in blocks if b["dt"] is not None}
+    if len(dts) > 1:
+        raise ValueError(f"to_nir: the discrete layers use different steps dt={sorted(dts)}.")
+    if dts:
+        metadata["dt"] = dts.pop()
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _vec(x: Any, n: int) -> np.ndarray:
+    """``x`` broadcast to a float64 NumPy array of shape ``(n,)``."""
+    return np.broadcast_to(np.asarray(x, np.float64), (n,)).copy()
+
+
+def _cuba_lif(p: Any, n: int, metadata: dict[str, Any]) -> nir.CubaLIF:
+    return nir.CubaLIF(
+        tau_mem=_vec(p.tau_mem, n), tau_syn=_vec(p.tau_syn, n), r=np.ones(n),
+        v_leak=_vec(p.v_leak, n), v_threshold=_vec(p.v_th, n), v_reset=_vec(p.v_reset, n),
+        w_in=np.ones(n), metadata=metadata,
+    )
+
+
+def _refrac_metadata(t_refrac: Any, where: str) -> dict[str, Any]:
+    t_ref = np.asarray(t_refrac, np.float64)
+    if not np.any(t_ref != 0):
+        return {}
+    warnings.warn(f"to_nir: {where} has a refractory period; NIR has none. It is kept in the "
+                  "node's metadata ('t_refrac', s), which only jaxsnn_eqx reads.", stacklevel=3)
+    return {"t_refrac": float(t_ref) if t_ref.ndim == 0 else t_ref}  # h5py: no 0-d arrays
+
+
+def _export_layer(layer: Any, k: int) -> dict[str, Any]:
+    """One layer as ``{kind, in, out, weight (post, pre), neuron node, w_rec, dt}``."""
+    w_rec = None
+    if isinstance(layer, Recurrent):
+        w_rec = np.asarray(layer.effective_weight_rec, np.float64).T
+        layer = layer.layer
+    where = f"layer {k} ({type(layer).__name__})"
+    if isinstance(layer, event.RecurrentEventPropLIF):
+        if w_rec is not None:
+            raise TypeError(f"to_nir: {where} is recurrent already; do not wrap it in Recurrent.")
+        w_in, w_r = layer.effective_weights
+        meta = _refrac_metadata(layer.params.t_refrac, where) if not layer.single_spike else {}
+        if layer.single_spike:
+            meta["single_spike"] = True
+        n = layer.size
+        return dict(kind="event", **{"in": layer.in_size, "out": n}, dt=None,
+                    weight=np.asarray(w_in, np.float64).T, neuron=_cuba_lif(layer.params, n, meta),
+                    w_rec=np.asarray(w_r, np.float64).T)
+    if isinstance(layer, event.LIF) and type(layer.neuron) is event.LIFNeuron:
+        meta = _refrac_metadata(layer.params.t_refrac, where) if not layer.single_spike else {}
+        if layer.single_spike:
+            meta["single_spike"] = True
+        n = layer.out_size
+        return dict(kind="event", **{"in": layer.in_size, "out": n}, dt=None,
+                    weight=np.asarray(layer.weight, np.float64).T,
+                    neuron=_cuba_lif(layer.params, n, meta), w_rec=w_rec)
+    if isinstance(layer, discrete.LIF):
+        p, n = layer.params, layer.out_size
+        meta = {"reset": p.reset, "dt": float(layer.dt),
+                **_refrac_metadata(p.t_refrac, where)}
+        return dict(kind="discrete", **{"in": layer.in_size, "out": n}, dt=float(layer.dt),
+                    weight=np.asarray(layer.weight, np.float64).T, neuron=_cuba_lif(p, n, meta),
+                    w_rec=w_rec)
+    if isinstance(layer, discrete.LI):
+        p, n = layer.params, layer.out_size
+        node = nir.CubaLI(tau_mem=_vec(p.tau_mem, n), tau_syn=_vec(p.tau_syn, n), r=np.ones(n),
+                          v_leak=_vec(p.v_leak, n), w_in=np.ones(n),
+                          metadata={"dt": float(layer.dt)})
+        if w_rec is not None:
+            raise TypeError(f"to_nir: {where} cannot be recurrent.")
+        return dict(kind="discrete", **{"in": layer.in_size, "out": n}, dt=float(layer.dt),
+                    weight=np.asarray(layer.weight, np.float64).T, neuron=node, w_rec=None)
+    raise TypeError(
+        f"to_nir: {where} has no NIR equivalent; exported are event.LIF, event.EventPropLIF, "
+        "event.RecurrentEventPropLIF, discrete.LIF, discrete.LI (optionally in Recurrent).")
+
+
+# =============================================================================== import
+def from_nir(
+    graph: nir.NIRGraph,
+    *,
+    t_max: float | None = None,
+    max_spikes: int | Sequence[int] | None = None,
+    time_unit: str | float | None = None,
+    dt: float | None = None,
+    convention: str = "jaxsnn_eqx",
+    kind: Literal["event", "discrete"] = "event",
+    eventprop: bool = False,
+    method: str = "auto",
+) -> Sequential:
+    """Build a `Sequential` of our layers from a NIR graph (see the module docstring).
+
+    Args:
+        graph: a chain ``Input -> (Linear|Affine)* -> CubaLIF|CubaLI -> ... -> Output``, with
+            optional ``lif <-> w_rec`` cycles (at the top level or in a subgraph).
+        t_max, max_spikes: for ``kind="event"``: the layers' simulation end (s) and spike
+            buffer (an int for every layer, or one per layer).
+        time_unit: the graph's time unit, ``"s"``, ``"ms"``, ``"us"`` or seconds per unit (a
+            float); default: the metadata's ``time_unit``, else the convention's unit.
+        dt: the Euler step (s) for ``kind="discrete"``; default: the metadata's ``dt``
+            (convention ``"snntorch"``: its hard-coded ``1e-4`` time units).
+        convention: how the graph was written: ``"jaxsnn_eqx"``, ``"norse"``, ``"jaxsnn"``,
+            ``"snntorch"``, ``"spyx"``.
+        kind: ``"event"`` (``event.LIF`` layers, exact spike times) or ``"discrete"``
+            (``discrete.LIF``/``discrete.LI``, Euler steps of ``dt``).
+        eventprop: event layers with EventProp gradients (``event.EventPropLIF``,
+            ``event.RecurrentEventPropLIF``) instead of ``event.LIF`` (same forward pass).
+        method: passed to ``event.LIF`` (see `event.simulate`).
+
+    Returns:
+        `Sequential` of ``event.LIF`` / ``Recurrent(event.LIF)`` (or the EventProp layers), or of
+        ``discrete.LIF`` / ``Recurrent(discrete.LIF)`` / ``discrete.LI``.
+    """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"from_nir: convention must be one of {CONVENTIONS}, got "
+                         f"{convention!r}.")
+    if kind not in ("event", "discrete"):
+        raise ValueError(f"from_nir: kind must be 'event' or 'discrete', got {kind!r}.")
+    meta = _metadata(graph)
+    unit = _time_unit(time_unit, meta, convention)
+    chain = _parse(graph)
+    if kind == "event":
+        if t_max is None or max_spikes is None:
+            raise ValueError("from_nir: kind='event' needs t_max= (s) and max_spikes=.")
+        spikes = _per_layer(max_spikes, len(chain))
+        return Sequential([_event_layer(b, unit, convention, meta, t_max, m, eventprop, method)
+                           for b, m in zip(chain, spikes, strict=True)])
+    if dt is None:
+        if "dt" in meta:
+            dt = float(meta["dt"]) * unit  # in the graph's time unit
+        elif convention == "snntorch":
+            dt = _SNNTORCH_DT * unit
+        else:
+            raise ValueError("from_nir: kind='discrete' needs the Euler step: the graph's "
+                             "metadata has no 'dt'; pass dt= (seconds).")
+    return Sequential([_discrete_layer(b, unit, convention, meta, float(dt)) for b in chain])
+
+
+def _metadata(node: Any) -> dict[str, Any]:
+    meta = getattr(node, "metadata", None)
+    if not isinstance(meta, dict):
+        return {}
+    return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in meta.items()}
+
+
+def _time_unit(time_unit: str | float | None, meta: dict[str, Any], convention: str) -> float:
+    """The graph's time unit in seconds."""
+    if time_unit is None:
+        time_unit = meta.get("time_unit", _DEFAULT_UNIT[convention])
+    if time_unit is None:
+        raise ValueError(
+            f"from_nir: the graph's time unit is unknown (no 'time_unit' in its metadata, and "
+            f"convention={convention!r} fixes none); pass time_unit='s', 'ms', 'us' or seconds "
+            "per unit (a float).")
+    if isinstance(time_unit, str | np.str_):
+        if str(time_unit) not in TIME_UNITS:
+            raise ValueError(f"from_nir: time_unit must be one of {tuple(TIME_UNITS)} or a "
+                             f"number of seconds, got {time_unit!r}.")
+        return TIME_UNITS[str(time_unit)]
+    unit = float(time_unit)
+    if not (math.isfinite(unit) and unit > 0):
+        raise ValueError(f"from_nir: time_unit must be positive (seconds), got {time_unit!r}.")
+    return unit
+
+
+def _per_layer(value: int | Sequence[int], n: int) -> list[int]:
+    if isinstance(value, int | np.integer):
+        return [int(value)] * n
+    value = [int(v) for v in value]
+    if len(value) != n:
+        raise ValueError(f"from_nir: max_spikes has {len(value)} entries for {n} layers.")
+    return value
+
+
+# ------------------------------------------------------------------------------- graph walk
+def _flatten(graph: nir.NIRGraph, prefix: str = "") -> tuple[dict, list]:
+    """Nodes and edges with nested graphs inlined (``sub.node`` names); a subgraph's Input and
+    Output are kept as pass-through nodes."""
+    nodes: dict[str, Any] = {}
+    edges: list[tuple[str, str]] = []
+    for name, node in graph.nodes.items():
+        if isinstance(node, nir.NIRGraph):
+            sub_nodes, sub_edges = _flatten(node, f"{prefix}{name}.")
+            nodes.update(sub_nodes)
+            edges += sub_edges
+        else:
+            nodes[f"{prefix}{name}"] = node
+    for a, b in graph.edges:
+        a, b = f"{prefix}{a}", f"{prefix}{b}"
+        if a not in nodes:  # out of a subgraph: from its Output nodes
+            a_out = [k for k, v in nodes.items() if k.startswith(a + ".")
+                     and k.count(".") == a.count(".") + 1 and isinstance(v, nir.Output)]
+            a = _one(a_out, f"subgraph '{a}' needs exactly one Output node")
+        if b not in nodes:  # into a subgraph: to its Input nodes
+            b_in = [k for k, v in nodes.items() if k.startswith(b + ".")
+                    and k.count(".") == b.count(".") + 1 and isinstance(v, nir.Input)]
+            b = _one(b_in, f"subgraph '{b}' needs exactly one Input node")
+        edges.append((a, b))
+    return nodes, edges
+
+
+def _one(items: list[str], message: str) -> str:
+    if len(items) != 1:
+        raise ValueError(f"from_nir: {message}, found {len(items)}.")
+    return items[0]
+
+
+def _parse(graph: nir.NIRGraph) -> list[dict[str, Any]]:
+    """The graph as a list of blocks ``{name, node, weight (post, pre), w_rec}``."""
+    nodes, edges = _flatten(graph)
+    for name, node in nodes.items():
+        if not isinstance(node, (nir.Input, nir.Output, *_WEIGHTS, *_NEURONS)):
+            raise ValueError(_unsupported(name, node))
+    succ: dict[str, list[str]] = {k: [] for k in nodes}
+    pred: dict[str, list[str]] = {k: [] for k in nodes}
+    for a, b in edges:
+        succ[a].append(b)
+        pred[b].append(a)
+    # recurrent weights: a weight node whose only input and only output is the same neuron
+    rec: dict[str, str] = {}
+    for name, node in nodes.items():
+        if isinstance(node, _WEIGHTS) and len(pred[name]) == 1 and pred[name] == succ[name]:
+            lif = pred[name][0]
+            if isinstance(nodes[lif], _NEURONS):
+                if lif in rec:
+                    raise ValueError(f"from_nir: neuron node '{lif}' has two recurrent weight "
+                                     f"nodes ('{rec[lif]}', '{name}').")
+                rec[lif] = name
+    for lif, w in rec.items():
+        succ[lif].remove(w)
+        pred[lif].remove(w)
+    starts = [k for k, v in nodes.items() if isinstance(v, nir.Input) and not pred[k]]
+    current = _one(starts, "the graph needs exactly one top-level Input node")
+    size = _size(nodes[current].input_type["input"])
+    blocks: list[dict[str, Any]] = []
+    weight: np.ndarray | None = None
+    while True:
+        nxt = succ[current]
+        if not nxt:
+            break
+        if len(nxt) > 1:
+            raise ValueError(f"from_nir: node '{current}' feeds several nodes {nxt}; only "
+                             "chains (with recurrent cycles) are supported.")
+        current = nxt[0]
+        node = nodes[current]
+        if len(pred[current]) > 1:
+            raise ValueError(f"from_nir: node '{current}' has several inputs {pred[current]}; "
+                             "only chains (with recurrent cycles) are supported.")
+        if isinstance(node, _WEIGHTS):
+            w = _weight(current, node)
+            if w.shape[1] != size:
+                raise ValueError(f"from_nir: Linear node '{current}' takes {w.shape[1]} inputs, "
+                                 f"but {size} arrive.")
+            weight = w if weight is None else w @ weight
+            size = w.shape[0]
+        elif isinstance(node, _NEURONS):
+            n = _size(node.tau_mem.shape)
+            if weight is None:  # fed directly: one to one
+                weight = np.eye(size)
+            if weight.shape[0] != n:
+                raise ValueError(f"from_nir: neuron node '{current}' has {n} neurons, but "
+                                 f"{weight.shape[0]} inputs arrive.")
+            w_rec = _weight(rec[current], nodes[rec[current]]) if current in rec else None
+            if w_rec is not None and w_rec.shape != (n, n):
+                raise ValueError(f"from_nir: recurrent node '{rec[current]}' has shape "
+                                 f"{w_rec.shape}, expected {(n, n)}.")
+            blocks.append(dict(name=current, node=node, weight=weight, w_rec=w_rec))
+            weight, size = None, n
+    if weight is not None:
+        raise ValueError("from_nir: the graph ends with a Linear/Affine node; a network must "
+                         "end with a neuron node (CubaLIF or CubaLI).")
+    if not blocks:
+        raise ValueError("from_nir: the graph has no neuron node (CubaLIF or CubaLI).")
+    return blocks
+
+
+def _size(shape: Any) -> int:
+    shape = tuple(int(s) for s in np.atleast_1d(np.asarray(shape)))
+    if len(shape) != 1:
+        raise ValueError(f"from_nir: only flat (1-d) populations are supported, got shape "
+                         f"{shape}.")
+    return shape[0]
+
+
+def _weight(name: str, node: Any) -> np.ndarray:
+    """``node.weight`` (``(post, pre)``) as float64; an Affine's bias must be zero."""
+    w = np.asarray(node.weight, np.float64)
+    if w.ndim != 2:
+        raise ValueError(f"from_nir: node '{name}' ({type(node).__name__}) has a weight of "
+                         f"shape {w.shape}; only 2-d weights are supported.")
+    if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
+        raise ValueError(f"from_nir: node '{name}' is an Affine with a nonzero bias (a constant "
+                         "input current), which jaxsnn_eqx layers do not have.")
+    return w
+
+
+_HINTS = {
+    "LIF": "a LIF without synaptic current; jaxsnn_eqx neurons are current-based (CubaLIF)",
+    "LI": "a leaky integrator without synaptic current; use CubaLI",
+    "IF": "an integrate-and-fire neuron without leak or synaptic current",
+    "I": "an integrator without leak",
+    "Delay": "synaptic delays are not imported",
+}
+
+
+def _unsupported(name: str, node: Any) -> str:
+    t = type(node).__name__
+    hint = _HINTS.get(t, "no jaxsnn_eqx layer corresponds to it")
+    return (f"from_nir: node '{name}' is a {t}, which jaxsnn_eqx cannot import ({hint}). "
+            "Supported nodes: Input, Output, Linear, Affine (zero bias), CubaLIF, CubaLI "
+            "(kind='discrete'), nested NIRGraph.")
+
+
+# ------------------------------------------------------------------------------- parameters
+def _field(node: Any, name: str, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(getattr(node, name), np.float64), (n,))
+
+
+def _scalar_or_array(x: np.ndarray) -> Any:
+    """A Python float where all neurons share the value (as layers built by hand), else a
+    ``(n,)`` array."""
+    return float(x[0]) if np.all(x == x[0]) else jnp.asarray(x)
+
+
+def _neuron(
+    block: dict[str, Any], unit: float, convention: str
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray | None]:
+    """Our parameters (s, V), input weight ``[pre, post]`` and recurrent weight."""
+    node = block["node"]
+    n = block["weight"].shape[0]
+    tm = _field(node, "tau_mem", n) * unit
+    ts = _field(node, "tau_syn", n) * unit
+    r = _field(node, "r", n)
+    w_in = _field(node, "w_in", n)
+    if convention == "jaxsnn_eqx":
+        gain = r * w_in * unit
+    elif convention in ("norse", "jaxsnn"):
+        gain = r * w_in * ts
+    elif convention == "snntorch":
+        gain = r * ts
+    else:  # spyx: r holds beta = 1 - dt / tau_mem, and V' = beta V + I: gain tau_mem / dt
+        if np.any(r >= 1) or np.any(r < 0):
+            raise ValueError(f"from_nir: node '{block['name']}': convention='spyx' reads r as "
+                             f"spyx's beta in [0, 1), got r={r}.")
+        gain = ts / (1.0 - r)
+    p: dict[str, Any] = {"tau_mem": tm, "tau_syn": ts, "v_leak": _field(node, "v_leak", n)}
+    if isinstance(node, nir.CubaLIF):
+        p["v_th"] = _field(node, "v_threshold", n)
+        p["v_reset"] = (np.zeros(n) if convention in _SUBTRACT_THRESHOLD
+                        else _field(node, "v_reset", n))
+    weight = block["weight"].T * gain[None, :]
+    w_rec = None if block["w_rec"] is None else block["w_rec"].T * gain[None, :]
+    return p, weight, w_rec
+
+
+def _reset(block: dict[str, Any], meta: dict[str, Any], convention: str) -> str:
+    if convention in _SUBTRACT_THRESHOLD:
+        return "subtract"
+    node_meta = _metadata(block["node"])
+    reset = str(node_meta.get("reset", meta.get("reset", "value")))
+    return reset if reset in ("value", "subtract") else "value"
+
+
+def _event_layer(block, unit, convention, meta, t_max, max_spikes, eventprop, method):
+    node = block["node"]
+    if not isinstance(node, nir.CubaLIF):
+        raise ValueError(f"from_nir: node '{block['name']}' is a {type(node).__name__} (a "
+                         "leaky-integrator readout), which has no event-based layer; use "
+                         "kind='discrete'.")
+    p, weight, w_rec = _neuron(block, unit, convention)
+    node_meta = _metadata(node)
+    t_ref = np.asarray(node_meta.get("t_refrac", 0.0), np.float64)
+    single = bool(node_meta.get("single_spike", False))
+    params = event.LIFParams(
+        tau_mem=_scalar_or_array(p["tau_mem"]), tau_syn=_scalar_or_array(p["tau_syn"]),
+        v_th=_scalar_or_array(p["v_th"]), v_reset=_scalar_or_array(p["v_reset"]),
+        v_leak=_scalar_or_array(p["v_leak"]),
+        t_refrac=_scalar_or_array(np.broadcast_to(t_ref, p["tau_mem"].shape)),
+    )
+    n_in, n = weight.shape
+    common = dict(params=params, t_max=t_max, max_spikes=max_spikes, single_spike=single)
+    if eventprop and w_rec is not None:
+        return event.RecurrentEventPropLIF(n_in, n, weight_in=jnp.asarray(weight),
+                                           weight_rec=jnp.asarray(w_rec), **common)
+    cls = event.EventPropLIF if eventprop else event.LIF
+    layer = cls(n_in, n, weight=jnp.asarray(weight), method=method, **common)
+    return layer if w_rec is None else Recurrent(layer, jnp.asarray(w_rec))
+
+
+def _discrete_layer(block, unit, convention, meta, dt):
+    node = block["node"]
+    reset = _reset(block, meta, convention)
+    p, weight, w_rec = _neuron(block, unit, convention)
+    n_in, n = weight.shape
+    if isinstance(node, nir.CubaLI):
+        if w_rec is not None:
+            raise ValueError(f"from_nir: node '{block['name']}' (CubaLI) is recurrent; only "
+                             "CubaLIF populations can be.")
+        params = discrete.LIParams(tau_mem=_scalar_or_array(p["tau_mem"]),
+                                   tau_syn=_scalar_or_array(p["tau_syn"]),
+                                   v_leak=_scalar_or_array(p["v_leak"]))
+        return discrete.LI(n_in, n, params=params, dt=dt, weight=jnp.asarray(weight))
+    t_ref = np.asarray(_metadata(node).get("t_refrac", 0.0), np.float64)
+    if t_ref.size > 1 and np.any(t_ref != t_ref.flat[0]):
+        raise ValueError(f"from_nir: node '{block['name']}': discrete.LIF needs one refractory "
+                         "period for all neurons.")
+    params = discrete.LIFParams(
+        tau_mem=_scalar_or_array(p["tau_mem"]), tau_syn=_scalar_or_array(p["tau_syn"]),
+        v_th=_scalar_or_array(p["v_th"]), v_reset=_scalar_or_array(p["v_reset"]),
+        v_leak=_scalar_or_array(p["v_leak"]), t_refrac=float(t_ref.flat[0]), reset=reset,
+    )
+    layer = discrete.LIF(n_in, n, params=params, dt=dt, weight=jnp.asarray(weight))
+    return layer if w_rec is None else Recurrent(layer, jnp.asarray(w_rec))
