@@ -2,8 +2,10 @@
 
 ``jaxsnn-eqx train yinyang --method METHOD [task flags]`` runs a task (the same as
 ``python -m jaxsnn_eqx.<...>.tasks.<...>``); ``jaxsnn-eqx train yinyang --method METHOD --help``
-lists the task's flags with the defaults that method uses; ``jaxsnn-eqx plot RUN_DIR`` draws a
-finished run from its saved files; ``jaxsnn-eqx methods`` lists the training methods.
+lists the task's flags with the defaults that method uses; ``jaxsnn-eqx plot RUN_DIR`` draws
+every figure of a run from its saved files (into ``RUN_DIR/figures``), ``jaxsnn-eqx plot RUN_DIR
+RUN_DIR ...`` the training curves of several runs in one figure; ``jaxsnn-eqx methods`` lists
+the training methods.
 
 User errors (a bad flag, a run folder that would be overwritten, a missing results.json,
 matplotlib not installed) end in one line on stderr and exit status 2; set
@@ -72,9 +74,16 @@ def _parser() -> argparse.ArgumentParser:
                     help="training method (default: analytical)")
     tr.add_argument("-h", "--help", action="store_true",
                     help="this help, or with a dataset the task's flags and defaults")
-    pl = sub.add_parser("plot", help="plot finished runs from their results.json")
+    pl = sub.add_parser(
+        "plot", help="draw a run's figures from its saved files (no training)",
+        description="One RUN_DIR: every figure of the run (training curves, decision map, spike "
+                    "raster, output spike times or readout, weights, membrane traces) from its "
+                    "results.json and model.eqx. Several: their training curves in one figure.")
     pl.add_argument("run_dir", nargs="+", help="run folder(s) holding results.json")
-    pl.add_argument("--out", default=None, help="image file (default: RUN_DIR/training.png)")
+    pl.add_argument("--out", default=None,
+                    help="folder for the figures (default: RUN_DIR/figures); with several "
+                         "RUN_DIRs the curves go to OUT/training.png, or to OUT itself if it "
+                         "ends in .png/.pdf/.svg (default: FIRST_RUN_DIR/training.png)")
     sub.add_parser("methods", help="list the training methods")
     return parser
 
@@ -91,11 +100,7 @@ def _run(argv: list[str]) -> int:
     if args.command == "plot":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
-        from . import plot
-
-        path = plot.plot_training(args.run_dir, out=args.out)
-        print(f"wrote {path}")
-        return 0
+        return _plot(args.run_dir, args.out)
     train_parser = parser._subparsers._group_actions[0].choices["train"]
     if args.dataset is None:
         if args.help:
@@ -114,6 +119,23 @@ def _run(argv: list[str]) -> int:
         module.main(rest + (["--help"] if args.help else []), **kwargs)
     finally:
         sys.argv[0] = prog
+    return 0
+
+
+def _plot(run_dirs: list[str], out: str | None) -> int:
+    """``jaxsnn-eqx plot``: `plot.run_figures` of one run, `plot.plot_training` of several."""
+    from pathlib import Path
+
+    from . import plot
+
+    if len(run_dirs) == 1:
+        paths = plot.run_figures(run_dirs[0], out)
+    else:
+        if out is not None and Path(out).suffix.lower() not in (".png", ".pdf", ".svg"):
+            out = str(Path(out) / "training.png")
+        paths = [plot.plot_training(run_dirs, out=out)]
+    for path in paths:
+        print(f"wrote {path}")
     return 0
 
 

@@ -85,7 +85,7 @@ MANIFEST_FORMAT = 1
 CHECKPOINTS = ("last_model.eqx", "opt_state.eqx", "model.eqx")
 RUN_FILES = (MANIFEST, "results.json", *CHECKPOINTS)
 #: ``config`` keys that do not change the result, so they may differ when resuming.
-IGNORED_ON_RESUME = frozenset({"out", "resume", "overwrite", "extend", "progress"})
+IGNORED_ON_RESUME = frozenset({"out", "resume", "overwrite", "extend", "progress", "plot"})
 _FIT_KEYS = ("epochs", "batch_size", "n_train", "select", "with_key", "key")
 
 

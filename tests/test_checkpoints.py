@@ -223,7 +223,7 @@ def test_manifest_records_the_run(tmp_path):
         data_ = (tmp_path / name).read_bytes()
         assert m["files"][name]["bytes"] == len(data_)
     assert not [p for p in tmp_path.iterdir() if p.suffix in (".new", ".tmp")]
-    assert {"out", "resume", "overwrite", "extend", "progress"} == IGNORED_ON_RESUME
+    assert {"out", "resume", "overwrite", "extend", "progress", "plot"} == IGNORED_ON_RESUME
 
 
 def test_same_seed_is_bit_identical(tmp_path):

@@ -23,7 +23,7 @@ def test_unknown_method_is_a_clear_error():
 
 def test_cli_train_writes_results_and_resumes(tmp_path, capsys):
     small = ["--n-train", "256", "--n-val", "64", "--n-test", "64", "--batch-size", "32",
-             "--out", str(tmp_path), "--no-progress"]
+             "--out", str(tmp_path), "--no-progress", "--no-plot"]
     train = ["train", "yinyang", "--method", "discrete"]
     assert cli.main([*train, "--epochs", "1", *small]) == 0
     first = json.loads((tmp_path / "results.json").read_text())

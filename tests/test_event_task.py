@@ -11,7 +11,7 @@ def test_short_training_is_clearly_above_chance(tmp_path):
     # run as a user does (a fresh process, float32); the test session has x64 switched on
     cmd = [sys.executable, "-m", "jaxsnn_eqx.event.tasks.yinyang_analytical", "--out",
            str(tmp_path), "--epochs", "3", "--n-train", "2000", "--n-val", "500", "--n-test", "500",
-           "--no-progress"]
+           "--no-progress", "--no-plot"]
     subprocess.run(cmd, check=True)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["test_accuracy"] > 0.5  # chance: 1/3

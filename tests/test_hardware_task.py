@@ -18,7 +18,8 @@ def test_short_run_through_the_cli(tmp_path):
     cmd = [sys.executable, "-m", "jaxsnn_eqx.cli", "train", "yinyang", "--method", "hardware",
            "--backend", "emulator", "--out", str(tmp_path), "--epochs", "2", "--n-train", "2000",
            "--n-val", "200", "--n-test", "200", "--no-progress", "--jitter", "5e-8",
-           "--weight-bits", "6", "--variation-gain", "0.05", "--spike-loss", "0.01"]
+           "--weight-bits", "6", "--variation-gain", "0.05", "--spike-loss", "0.01",
+           "--no-plot"]
     subprocess.run(cmd, check=True)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["test_accuracy"] > 0.4  # chance: 1/3

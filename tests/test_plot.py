@@ -27,8 +27,17 @@ def test_plot_reads_saved_results(tmp_path, mpl):
     a, b = _fake_run(tmp_path, "a", 0.9), _fake_run(tmp_path, "b", 0.8)
     out = plot.plot_training([a, b], out=tmp_path / "curves.png")
     assert out.exists() and out.stat().st_size > 1000
+    # one folder: its figure set (a run without a known task's config: the curves only)
     assert cli.main(["plot", str(a)]) == 0
+    assert (a / "figures" / "training.png").exists()
+    assert "no known task" in (a / "figures" / "missing.txt").read_text()
+    # several folders: their curves in one figure, as before
+    assert cli.main(["plot", str(a), str(b)]) == 0
     assert (a / "training.png").exists()
+    assert cli.main(["plot", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    assert (tmp_path / "cmp" / "training.png").exists()
+    assert cli.main(["plot", str(a), str(b), "--out", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").exists()
     with pytest.raises(FileNotFoundError, match="results.json"):
         plot.plot_training(tmp_path / "missing")
 

@@ -1,22 +1,31 @@
-"""Pieces every task shares: the common command-line flags and the closing summary."""
+"""Pieces every task shares: the common command-line flags, the closing summary, and loading a
+saved run (`load_run`) with what its figures need from the task (`FigureHooks`)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
+import numpy as np
 import optax
 
 from .. import data
+from ..spikes import Spikes
 from ..train import fit, make_optimizer, write_results
 
 __all__ = [
     "base_parser", "finish", "fit_task", "run_yinyang", "scale_updates", "unit_factors",
-    "positive_int", "positive_float", "TaskParser",
+    "positive_int", "positive_float", "TaskParser", "load_run", "task_of", "Run",
+    "FigureHooks", "Activity", "draw_figures",
 ]
 
 
@@ -96,6 +105,9 @@ def base_parser(description: str, **defaults) -> argparse.ArgumentParser:
                         "folder holding a run is an error)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="print one line per epoch (and a progress bar on a terminal)")
+    p.add_argument("--plot", action=argparse.BooleanOptionalAction, default=True,
+                   help="at the end, draw the run's figures into OUT/figures (needs matplotlib; "
+                        "'jaxsnn-eqx plot OUT' draws them later)")
     return p
 
 
@@ -173,7 +185,31 @@ def finish(args: argparse.Namespace, results: dict) -> dict:
     if args.out is not None:
         lines.append(f"results: {Path(args.out) / 'results.json'}")
     print("\n".join(lines))
+    if getattr(args, "plot", False) and args.out is not None:
+        draw_figures(args.out)
     return results
+
+
+def draw_figures(run_dir: str | Path) -> list[Path]:
+    """`plot.run_figures` of a run that just finished, as the last step of a task: without
+    matplotlib one line with the install hint; any other failure one line (the run is saved,
+    ``jaxsnn-eqx plot RUN_DIR`` tries again). Returns the figures written."""
+    from .. import plot
+
+    try:
+        paths = plot.run_figures(run_dir)
+    except ModuleNotFoundError as err:
+        if err.name != "matplotlib":
+            raise
+        print(f"figures: not drawn, matplotlib is not installed ({plot.INSTALL_HINT})")
+        return []
+    except Exception as err:  # noqa: BLE001 - the trained run is saved; say why, go on
+        print(f"figures: not drawn ({type(err).__name__}: {err}); the run is saved, try "
+              f"'jaxsnn-eqx plot {run_dir}'")
+        return []
+    where = paths[0].parent if paths else Path(run_dir) / "figures"
+    print(f"figures: {len(paths)} in {where}")
+    return paths
 
 
 def dump(results: dict) -> str:
@@ -187,3 +223,166 @@ def announce(args: argparse.Namespace, what: str, **settings) -> None:
                   n_train=args.n_train, out=args.out)
     parts = [f"{k.replace('_', '-')}={v}" for k, v in {**settings, **common}.items()]
     print(f"{what}\n  " + " ".join(parts), flush=True)
+
+
+# ----------------------------------------------------------------------------- saved runs
+
+
+class Activity(NamedTuple):
+    """One sample's activity, for the figures of a run.
+
+    Attributes:
+        spikes: population name -> ``(times (s), neuron indices, population size)``, in order
+            (inputs first).
+        t_max: simulated duration (s).
+        traces: population name -> membrane potentials ``(time, n)`` (V), one row per ``dt``;
+            empty for event-based networks.
+        dt: time step of ``traces`` (s).
+        v_th: threshold of the spiking neurons (V), for the traces.
+    """
+
+    spikes: dict[str, tuple[np.ndarray, np.ndarray, int]]
+    t_max: float
+    traces: dict[str, np.ndarray] = {}
+    dt: float | None = None
+    v_th: float | None = None
+
+
+@dataclass(frozen=True)
+class FigureHooks:
+    """What the figures of a run need from its task, bound to the run's settings
+    (``figure_hooks(config)`` of each task module).
+
+    Attributes:
+        kind: ``"event"`` (classes read from output first-spike times) or ``"discrete"``
+            (from the readout's maximum membrane potential).
+        encode: points ``(n, 2)`` -> the model's batched input.
+        readout: ``(model, X, key) -> (n, 3)`` per class, the value the class is read from.
+        readout_label: axis label of ``readout``.
+        predict: ``readout`` values ``(n, 3)`` -> classes ``(n,)``.
+        record: ``(model, x, key) -> arrays`` of one (unbatched) sample, jit-able (it is
+            compiled together with ``readout``).
+        activity: ``(record, x) -> Activity``: the record as the figures show it.
+        weights: ``model -> {projection name: weights}`` (only the trained, unmasked ones).
+        no_forward: why the model cannot be run here (the figures that need forward passes
+            are then not drawn); ``None``: it can.
+    """
+
+    kind: str
+    encode: Callable[[jax.Array], Any]
+    readout: Callable[[Any, Any, jax.Array], jax.Array]
+    readout_label: str
+    predict: Callable[[jax.Array], jax.Array]
+    record: Callable[[Any, Any, jax.Array], Any]
+    activity: Callable[[Any, Any], Activity]
+    weights: Callable[[Any], dict[str, np.ndarray]]
+    no_forward: str | None = None
+
+
+def spike_list(spikes: Spikes, first: int = 0, n: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(times, indices - first, n)`` of the events of neurons ``first .. first + n - 1`` of one
+    (unbatched) spike list, for a raster."""
+    t, i = np.asarray(spikes.time), np.asarray(spikes.idx)
+    n = int(i.max(initial=-1)) + 1 - first if n is None else n
+    keep = np.isfinite(t) & (i >= first) & (i < first + n)
+    return t[keep], i[keep] - first, n
+
+
+def dense_spike_list(z: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(times, indices, n)`` of a dense raster ``z: (time, n)`` (nonzero = spike in a bin)."""
+    step, idx = np.nonzero(np.asarray(z))
+    return step * dt, idx, int(np.shape(z)[-1])
+
+
+def _namespace(config: dict) -> argparse.Namespace:
+    return argparse.Namespace(**config)
+
+
+class Run(NamedTuple):
+    """A saved run, loaded by `load_run`.
+
+    Attributes:
+        dir: the run folder.
+        config: the task's settings (``results.json["config"]``).
+        results: the whole ``results.json``.
+        model: the saved ``model.eqx`` in a skeleton rebuilt from ``config``; ``None`` where
+            that cannot be done (``missing`` says why).
+        task: the task module that trained the run (``None``: not known from ``config``).
+        finished: whether the run finished (``manifest.json``; ``True`` without one).
+        missing: why ``model`` is ``None`` (one line), else ``None``.
+    """
+
+    dir: Path
+    config: dict
+    results: dict
+    model: Any
+    task: Any
+    finished: bool
+    missing: str | None
+
+
+def task_of(config: dict):
+    """The task module that wrote a run with ``config`` (``results.json["config"]``): the event
+    task when ``method`` names one of its methods, the hardware task when there is a
+    ``backend``, the discrete task when there is a ``dt``; ``None`` otherwise."""
+    from . import yinyang_event
+
+    if config.get("method") in yinyang_event.METHOD_SETTINGS:
+        return yinyang_event
+    if "backend" in config:
+        return importlib.import_module(f"{__package__}.yinyang_hardware")
+    if "dt" in config and "recurrent" in config:
+        return importlib.import_module(f"{__package__}.yinyang_discrete")
+    return None
+
+
+def _cast_leaf(f, like):
+    """Deserialise a leaf as `eqx.default_deserialise_filter_spec` does, in ``like``'s dtype (a
+    run saved in float32 loads in a float64 session and back)."""
+    out = eqx.default_deserialise_filter_spec(f, like)
+    if isinstance(like, jax.Array | jax.ShapeDtypeStruct) and out.dtype != like.dtype:
+        out = jnp.asarray(out, like.dtype)
+    return out
+
+
+def load_run(run_dir: str | Path) -> Run:
+    """Load a run folder: its ``results.json``, its task (`task_of`) and ``model.eqx`` in the
+    model the task builds from the saved config (``model_like(config)`` of the task module; no
+    training, no data). Whatever cannot be loaded is named in ``Run.missing``; a folder without
+    ``results.json`` raises.
+
+    Raises:
+        FileNotFoundError: the folder or its ``results.json`` is missing.
+        ValueError: ``results.json`` is not a run's report.
+    """
+    from ..plot import _read_runs
+
+    run_dir = Path(run_dir)
+    (_, results), = _read_runs([run_dir], "load_run")
+    config = results.get("config") if isinstance(results.get("config"), dict) else {}
+    finished = True
+    manifest = run_dir / "manifest.json"
+    if manifest.is_file():
+        try:
+            finished = bool(json.loads(manifest.read_text()).get("finished", True))
+        except ValueError:
+            pass
+    task = task_of(config)
+    model, missing = None, None
+    if task is None:
+        missing = ("results.json's config names no known task (the event, discrete or hardware "
+                   "Yin-Yang task)")
+    elif not (run_dir / "model.eqx").is_file():
+        missing = (f"the model-based figures need {run_dir / 'model.eqx'}, which the run has "
+                   f"not written yet")
+    else:
+        try:
+            like = eqx.filter_eval_shape(task.model_like, config)  # shapes only: no init
+            model = eqx.tree_deserialise_leaves(run_dir / "model.eqx", like,
+                                                filter_spec=_cast_leaf)
+        except Exception as err:  # noqa: BLE001 - any failure: say it, plot what can be
+            first = str(err).splitlines()[0] if str(err) else ""
+            missing = (f"cannot rebuild the model from the saved config "
+                       f"({type(err).__name__}: {first})")
+    return Run(run_dir, config, results, model, task, finished, missing)

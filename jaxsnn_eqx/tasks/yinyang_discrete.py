@@ -19,8 +19,11 @@ import jax.numpy as jnp
 from .. import discrete
 from ..containers import Recurrent, Sequential
 from .common import (
+    Activity,
+    FigureHooks,
     announce,
     base_parser,
+    dense_spike_list,
     finish,
     positive_float,
     positive_int,
@@ -28,7 +31,7 @@ from .common import (
     unit_factors,
 )
 
-__all__ = ["add_arguments", "build_model", "encode", "run", "main"]
+__all__ = ["add_arguments", "build_model", "encode", "run", "main", "model_like", "figure_hooks"]
 
 DEFAULTS = dict(out="runs/yinyang_discrete", seed=0, epochs=40, batch_size=64, lr=3e-4)
 
@@ -121,6 +124,52 @@ def _step_factors(model, args):
     if args.recurrent:
         factors = eqx.tree_at(lambda m: m.layers[0].weight_rec, factors, args.lr_scale_rec)
     return eqx.tree_at(lambda m: m.layers[1].weight, factors, args.lr_scale_out)
+
+
+def model_like(config: dict) -> Sequential:
+    """A model of the structure a run saved with ``config`` (its ``results.json["config"]``)
+    trained: `build_model` of the saved settings, to load ``model.eqx`` into."""
+    return build_model(jax.random.PRNGKey(0), argparse.Namespace(**config))
+
+
+def _hidden_parts(model: Sequential):
+    """(the hidden LIF layer, its effective recurrent weights or None)."""
+    hidden = model.layers[0]
+    if isinstance(hidden, Recurrent):
+        return hidden.layer, hidden.effective_weight_rec
+    return hidden, None
+
+
+def figure_hooks(config: dict) -> FigureHooks:
+    """What `plot.run_figures` needs from this task for a run saved with ``config``: the class
+    readout is the LI readout's maximum membrane potential over time (what the class is read
+    from; the readout does not spike)."""
+    args = argparse.Namespace(**config)
+
+    def readout(model, x, key=None):
+        return jax.vmap(lambda xs: discrete.max_over_time(model(xs)))(x)
+
+    def record(model, x, key=None):
+        layer, w_rec = _hidden_parts(model)
+        z, states = layer.simulate(x, weight_rec=w_rec)
+        return z, states.v, model.layers[1](z)
+
+    def activity(rec, x):
+        z, v_hidden, v_out = rec
+        spikes = {"input": dense_spike_list(x, args.dt), "hidden": dense_spike_list(z, args.dt)}
+        return Activity(spikes, args.t_max, {"hidden": v_hidden, "readout": v_out}, args.dt,
+                        args.v_th)
+
+    def weights(model):
+        layer, w_rec = _hidden_parts(model)
+        w = {"input -> hidden": layer.weight}
+        if w_rec is not None:
+            w["hidden -> hidden"] = w_rec
+        return {**w, "hidden -> readout": model.layers[1].weight}
+
+    return FigureHooks("discrete", lambda x: encode(x, args), readout,
+                       "readout: max membrane potential over time (V)",
+                       lambda v: jnp.argmax(v, axis=-1), record, activity, weights)
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -33,18 +33,21 @@ import jax.numpy as jnp
 from .. import data, event
 from ..containers import Sequential
 from .common import (
+    Activity,
+    FigureHooks,
     announce,
     base_parser,
     finish,
     positive_float,
     positive_int,
     run_yinyang,
+    spike_list,
     unit_factors,
 )
 
 __all__ = [
     "METHOD_SETTINGS", "add_arguments", "build_model", "describe", "encode", "make_fns", "parse",
-    "parser_for", "run", "main",
+    "parser_for", "run", "main", "model_like", "figure_hooks",
 ]
 
 DEFAULTS = dict(out="runs/yinyang_eventprop", seed=0, epochs=70, batch_size=64, lr=2e-2)
@@ -220,6 +223,46 @@ def make_fns(args: argparse.Namespace):
         return event.losses.predict(t)
 
     return loss_fn, predict_fn
+
+
+def model_like(config: dict):
+    """A model of the structure a run saved with ``config`` (its ``results.json["config"]``)
+    trained: `build_model` of the saved settings, to load ``model.eqx`` into."""
+    return build_model(jax.random.PRNGKey(0), _resolve(argparse.Namespace(**config)))
+
+
+def figure_hooks(config: dict) -> FigureHooks:
+    """What `plot.run_figures` needs from this task for a run saved with ``config``."""
+    args = _resolve(argparse.Namespace(**config))
+    h = args.hidden
+
+    def readout(model, x, key=None):
+        return jax.vmap(_layers_out, in_axes=(None, 0, None))(model, x, args)[1]
+
+    def record(model, x, key=None):
+        if args.layered:
+            hidden = model.layers[0](x)
+            return hidden, model.layers[1](hidden)
+        out = model(x)  # one population: neurons 0..h-1 hidden, h..h+2 output
+        return out, out
+
+    def activity(rec, x):
+        hidden, out = rec
+        return Activity({"input": spike_list(x, 0, 5), "hidden": spike_list(hidden, 0, h),
+                         "output": spike_list(out, 0 if args.layered else h, N_OUT)},
+                        args.t_max, v_th=args.v_th)
+
+    def weights(model):
+        if args.layered:
+            w_h, w_o = model.layers[0].weight, model.layers[1].weight
+        else:  # the unmasked blocks of the population's weights
+            w_in, w_rec = model.effective_weights
+            w_h, w_o = w_in[:, :h], w_rec[:h, h:]
+        return {"input -> hidden": w_h, "hidden -> output": w_o}
+
+    return FigureHooks("event", lambda x: encode(x, args), readout,
+                       "output first-spike time (s)", event.losses.predict, record, activity,
+                       weights)
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -28,16 +29,20 @@ import jax.numpy as jnp
 from .. import data, event, hardware
 from ..spikes import Spikes
 from .common import (
+    Activity,
+    FigureHooks,
     announce,
     base_parser,
     finish,
     positive_float,
     positive_int,
     run_yinyang,
+    spike_list,
     unit_factors,
 )
 
-__all__ = ["add_arguments", "build_model", "encode", "make_backend", "make_fns", "run", "main"]
+__all__ = ["add_arguments", "build_model", "encode", "make_backend", "make_fns", "run", "main",
+           "model_like", "figure_hooks"]
 
 DEFAULTS = dict(out="runs/yinyang_hardware", seed=0, epochs=100, batch_size=64, lr=5e-3)
 N_OUT = 3
@@ -239,6 +244,52 @@ def weight_units(model, args: argparse.Namespace):
     units = jax.tree.map(lambda _: 0.0, unit_factors(model))
     return eqx.tree_at(lambda m: (m.weight_in, m.weight_rec), units,
                        (args.tau_syn, args.tau_syn))
+
+
+def model_like(config: dict):
+    """A model of the structure a run saved with ``config`` (its ``results.json["config"]``)
+    trained, on the run's backend: `build_model` of the saved settings, to load ``model.eqx``
+    into. The emulator and the exact simulation are rebuilt from the flags alone; a run with
+    ``--calibration DIR`` needs that folder again."""
+    args = _resolve(argparse.Namespace(**config))
+    if args.calibration is not None and not Path(args.calibration).exists():
+        raise FileNotFoundError(f"the run was trained with --calibration {args.calibration}, "
+                                f"which is not there (the model's neuron parameters come "
+                                f"from it)")
+    return build_model(jax.random.PRNGKey(0), args)
+
+
+def figure_hooks(config: dict) -> FigureHooks:
+    """What `plot.run_figures` needs from this task for a run saved with ``config``: forward
+    passes run on the run's backend (the emulator draws its noise from the figures' key)."""
+    args = _resolve(argparse.Namespace(**config))
+    m = mapping(args)
+    hid, out_span = m.span("hidden"), m.span("output")
+
+    def readout(model, x, key):
+        keys = jax.random.split(key, x.time.shape[0])
+        out = jax.vmap(lambda s, k: model(s, key=k))(x, keys)
+        return m.split(out)["output"].first_times(N_OUT)
+
+    def record(model, x, key):
+        return model(x, key=key)
+
+    def activity(out, x):
+        return Activity({"input": spike_list(x, 0, m.in_size),
+                         "hidden": spike_list(out, hid.start, args.hidden),
+                         "output": spike_list(out, out_span.start, N_OUT)}, args.t_max, v_th=1.0)
+
+    def weights(model):
+        w_in, w_rec = model.effective_weights
+        return {"input -> hidden": w_in[:, hid], "hidden -> output": w_rec[hid, out_span]}
+
+    no_forward = None
+    if args.backend == "bss2" and hardware.executor.missing_stack():
+        no_forward = ("the run's backend is the BrainScaleS-2 chip, whose software stack is "
+                      "missing here")
+    return FigureHooks("event", lambda x: encode(x, args), readout,
+                       f"output first-spike time (s), {args.backend} backend",
+                       event.losses.predict, record, activity, weights, no_forward)
 
 
 def run(args: argparse.Namespace) -> dict:
