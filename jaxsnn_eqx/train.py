@@ -317,7 +317,9 @@ def fit(
         model: any Equinox module; its inexact arrays are trained.
         loss_fn: ``loss_fn(model, X_batch, y_batch) -> scalar`` (batched: vmap inside).
         predict_fn: ``predict_fn(model, X_batch) -> labels (batch,)``.
-        train, val, test: ``(X, y)`` pairs; ``X`` a pytree with a leading sample axis.
+        train: ``(X, y)``: ``X`` a pytree with a leading sample axis, ``y`` the labels.
+        val: ``(X, y)`` for the per-epoch validation accuracy, or None.
+        test: ``(X, y)`` for the final test accuracy, or None.
         optimizer: an optax transformation (see `make_optimizer`).
         epochs: number of passes over ``train``; each drops the last incomplete batch.
         batch_size: samples per step.

@@ -63,7 +63,8 @@ def encode_latency(
 
     Args:
         x: features ``(*batch, d)``, float, meant to lie in [0, 1] (not clipped).
-        t_early, t_late: spike times (s) of feature value 0 and 1; ``t_late > t_early``.
+        t_early: spike time (s) of feature value 0.
+        t_late: spike time (s) of feature value 1; ``t_late > t_early``.
         bias_time: if given (default None: no bias), one extra bias neuron (last index) fires at
             this time (s).
         mirror: also encode ``1 - x`` (default True; neurons ``d .. 2d - 1``).

@@ -49,7 +49,8 @@ def encode_latency(
     Args:
         x: features ``(*batch, features)`` in [0, 1] (values outside are clipped; integers are
             cast to float).
-        t_early, t_late: spike times of ``x = 0`` and ``x = 1`` (s).
+        t_early: spike time of ``x = 0`` (s).
+        t_late: spike time of ``x = 1`` (s).
         t_max: duration (s); the raster has ``ceil(t_max / dt)`` bins and spikes at or after
             ``t_max`` are dropped.
         dt: bin width (s).
