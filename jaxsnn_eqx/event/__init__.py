@@ -7,6 +7,10 @@
   adjoint (`EventPropLIF`, `RecurrentEventPropLIF`, `eventprop_backward`; `eventprop.py`).
 * threshold crossings: `threshold_crossing`; root finding: `solvers`; weight unit:
   `lif_weight_scale`.
+* more neuron models (autodiff gradients; EventProp is the LIF's only): `IF`, `IFNeuron`,
+  `IFParams` (non-leaky integrate-and-fire, `integrate_fire.py`); `AdaptiveLIF`,
+  `AdaptiveLIFNeuron`, `AdaptiveLIFParams`, `AdaptiveLIFState` (spike-triggered adaptation
+  current, `adaptive_lif.py`).
 * single-spike feed-forward layers solved all at once: `lif.first_spike_times` (no event loop).
 * losses and decoding for time-to-first-spike codes: `losses`.
 * where a population's forward pass runs: `Backend`, `JaxSimulation`, `Population`
@@ -16,9 +20,11 @@
 """
 
 from . import losses, solvers
+from .adaptive_lif import AdaptiveLIF, AdaptiveLIFNeuron, AdaptiveLIFParams, AdaptiveLIFState
 from .backend import Backend, JaxSimulation, Population, feedforward_blocks
 from .eventprop import EventPropLIF, RecurrentEventPropLIF
 from .hardware_lif import HardwareRecurrentLIF
+from .integrate_fire import IF, IFNeuron, IFParams, if_weight_scale
 from .kernel import AbstractEventLayer, Backward, EventLayer, simulate
 from .lif import LIF, LIFNeuron, LIFParams, LIFState, lif_weight_scale, threshold_crossing
 from .neuron import EventNeuron, Transition
@@ -45,6 +51,14 @@ __all__ = [
     "threshold_crossing",
     "losses",
     "solvers",
+    "IF",
+    "IFNeuron",
+    "IFParams",
+    "if_weight_scale",
+    "AdaptiveLIF",
+    "AdaptiveLIFNeuron",
+    "AdaptiveLIFParams",
+    "AdaptiveLIFState",
 ]
 
 # EventProp (adjoint backward pass; eventprop.py)
