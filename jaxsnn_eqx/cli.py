@@ -1,6 +1,6 @@
-"""jaxsnn-eqx: train spiking networks on Yin-Yang and plot saved runs from the command line.
+"""jaxsnn-eqx: train spiking networks (Yin-Yang, digits) and plot saved runs from the command line.
 
-``jaxsnn-eqx train yinyang --method METHOD [task flags]`` runs a task (the same as
+``jaxsnn-eqx train yinyang|digits --method METHOD [task flags]`` runs a task (the same as
 ``python -m jaxsnn_eqx.<...>.tasks.<...>``); ``jaxsnn-eqx train yinyang --method METHOD --help``
 lists the task's flags with the defaults that method uses; ``jaxsnn-eqx plot RUN_DIR`` draws
 every figure of a run from its saved files (into ``RUN_DIR/figures``), ``jaxsnn-eqx plot RUN_DIR
@@ -19,7 +19,7 @@ import importlib
 import os
 import sys
 
-__all__ = ["main", "task_entry", "METHODS"]
+__all__ = ["main", "task_entry", "METHODS", "DIGITS_METHODS", "TASKS"]
 
 # method -> (task module, keyword arguments of its main, one-line description, python -m entry)
 METHODS: dict[str, tuple[str, dict, str, str]] = {
@@ -39,7 +39,23 @@ METHODS: dict[str, tuple[str, dict, str, str]] = {
                  "emulated (or real) BrainScaleS-2 chip in the loop, EventProp",
                  "jaxsnn_eqx.event.tasks.hardware.yinyang_mock"),
 }
-DATASETS = ("yinyang",)
+# the same for the digits dataset (`jaxsnn-eqx train digits --method METHOD`)
+DIGITS_METHODS: dict[str, tuple[str, dict, str, str]] = {
+    "analytical": ("jaxsnn_eqx.tasks.digits", {"method": "analytical"},
+                   "event-based LIF layers 65-100-10, exact gradients through the spike times",
+                   "jaxsnn_eqx.event.tasks.digits_analytical"),
+    "eventprop": ("jaxsnn_eqx.tasks.digits", {"method": "eventprop"},
+                  "event-based EventPropLIF layers 65-100-10, EventProp",
+                  "jaxsnn_eqx.event.tasks.digits_event_prop"),
+    "discrete": ("jaxsnn_eqx.tasks.digits", {"method": "discrete"},
+                 "time-discrete feed-forward LIF 65-200, LI readout, surrogate gradients",
+                 "jaxsnn_eqx.discrete.tasks.digits"),
+}
+# dataset -> its methods
+TASKS: dict[str, dict[str, tuple[str, dict, str, str]]] = {
+    "yinyang": METHODS, "digits": DIGITS_METHODS,
+}
+DATASETS = tuple(TASKS)
 
 
 class UserError(Exception):
@@ -63,15 +79,18 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jaxsnn-eqx", description=__doc__.split("\n\n")[0],
-        epilog="Run 'jaxsnn-eqx train yinyang --method METHOD --help' for a method's flags.")
+        epilog="Run 'jaxsnn-eqx train yinyang|digits --method METHOD --help' for a method's "
+               "flags.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     tr = sub.add_parser(
         "train", add_help=False, help="train a task; its flags follow (see --method M --help)",
-        description="Train a task. Methods: " + "; ".join(
-            f"{name}: {desc}" for name, (_, _, desc, _) in METHODS.items()) + ".")
+        description="Train a task. " + " ".join(
+            f"Methods for {dataset}: " + "; ".join(
+                f"{name}: {desc}" for name, (_, _, desc, _) in methods.items()) + "."
+            for dataset, methods in TASKS.items()))
     tr.add_argument("dataset", choices=DATASETS, nargs="?", help="the dataset")
-    tr.add_argument("--method", choices=list(METHODS), default="analytical",
-                    help="training method (default: analytical)")
+    tr.add_argument("--method", choices=list(dict.fromkeys(m for t in TASKS.values() for m in t)),
+                    default="analytical", help="training method (default: analytical)")
     tr.add_argument("-h", "--help", action="store_true",
                     help="this help, or with a dataset the task's flags and defaults")
     pl = sub.add_parser(
@@ -94,8 +113,10 @@ def _run(argv: list[str]) -> int:
     if args.command == "methods":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
-        for name, (_, _, desc, entry) in METHODS.items():
-            print(f"{name:18s} {desc}\n{'':18s} python -m {entry}")
+        for dataset, methods in TASKS.items():
+            print(f"{dataset} (jaxsnn-eqx train {dataset} --method METHOD):")
+            for name, (_, _, desc, entry) in methods.items():
+                print(f"  {name:18s} {desc}\n  {'':18s} python -m {entry}")
         return 0
     if args.command == "plot":
         if rest:
@@ -106,8 +127,13 @@ def _run(argv: list[str]) -> int:
         if args.help:
             train_parser.print_help()
             return 0
-        train_parser.error("the dataset is required (e.g. 'jaxsnn-eqx train yinyang')")
-    module_name, kwargs, _, _ = METHODS[args.method]
+        train_parser.error("the dataset is required (e.g. 'jaxsnn-eqx train yinyang' or "
+                           "'jaxsnn-eqx train digits')")
+    methods = TASKS[args.dataset]
+    if args.method not in methods:
+        train_parser.error(f"method {args.method!r} is not available for {args.dataset} "
+                           f"(choose from {', '.join(methods)})")
+    module_name, kwargs, _, _ = methods[args.method]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:

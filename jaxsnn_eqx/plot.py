@@ -195,10 +195,16 @@ CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c")  # yang, yin, dot
 MISSING_NOTE = "missing.txt"  # in the figure folder: the figures not drawn, and why
 
 
-def _class_names() -> tuple[str, ...]:
+def _class_names(names: Sequence[str] | None = None) -> tuple[str, ...]:
+    """``names``, or Yin-Yang's class names."""
     from .data.yinyang import CLASS_NAMES
 
-    return CLASS_NAMES
+    return CLASS_NAMES if names is None else tuple(names)
+
+
+def _class_colors(n: int) -> tuple[str, ...]:
+    """A colour per class: Yin-Yang's three, or matplotlib's cycle for more classes."""
+    return CLASS_COLORS if n <= len(CLASS_COLORS) else tuple(f"C{i % 10}" for i in range(n))
 
 
 def _time_unit(t_max: float) -> tuple[float, str]:
@@ -242,9 +248,10 @@ def decision_map_figure(grid_x, grid_pred, test_x, test_y, test_pred, title: str
     return fig
 
 
-def raster_figure(activity, title: str = ""):
+def raster_figure(activity, title: str = "", class_names: Sequence[str] | None = None):
     """Spike raster of one sample (`tasks.common.Activity`): one panel per population (inputs
-    first); a time-discrete network's readout (no spikes) as membrane traces."""
+    first); a time-discrete network's readout (no spikes) as membrane traces (labelled by
+    ``class_names``, default Yin-Yang's)."""
     factor, unit = _time_unit(activity.t_max)
     pops = list(activity.spikes.items())
     readout = activity.traces.get("readout")
@@ -262,10 +269,11 @@ def raster_figure(activity, title: str = ""):
     if readout is not None:
         ax = axes[-1]
         t = np.arange(len(readout)) * activity.dt * factor
-        for c, name in enumerate(_class_names()[: readout.shape[1]]):
-            ax.plot(t, readout[:, c], color=CLASS_COLORS[c], label=name)
+        names = _class_names(class_names)
+        for c, name in enumerate(names[: readout.shape[1]]):
+            ax.plot(t, readout[:, c], color=_class_colors(len(names))[c], label=name)
         ax.set(ylabel="readout\nV (V)")
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="upper left", ncols=1 + (len(names) > 5))
     axes[-1].set(xlabel=f"time ({unit})",
                  xlim=(-0.01 * activity.t_max * factor, activity.t_max * factor))
     fig.suptitle(title or "spike raster of one sample", fontsize=9)
@@ -273,30 +281,43 @@ def raster_figure(activity, title: str = ""):
 
 
 def readout_figure(values, labels, label: str, *, kind: str = "event", t_max: float | None = None,
-                   title: str = ""):
+                   title: str = "", class_names: Sequence[str] | None = None):
     """Per true class (one panel each), histograms of the class readout of the test samples:
     the output neurons' first-spike times (``kind="event"``; silent neurons counted in the
-    legend) or the readout's maximum membrane potential (``kind="discrete"``)."""
+    legend) or the readout's maximum membrane potential (``kind="discrete"``). With more than
+    three ``class_names`` (default: Yin-Yang's three) each panel shows the label's neuron
+    against the other neurons pooled."""
     values, labels = np.asarray(values, float), np.asarray(labels)
-    names = _class_names()
+    names = _class_names(class_names)
     factor, unit = _time_unit(t_max) if kind == "event" and t_max else (1.0, "")
     finite = values[np.isfinite(values)] * factor
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     pad = 0.05 * (hi - lo) if hi > lo else 0.5 * max(abs(lo), 1e-9)
     bins = np.linspace(lo - pad, hi + pad, 41)
-    fig, axes = _figure(3, width=3.6, height=3.2, sharey=True)
+    many = len(names) > len(CLASS_COLORS)
+    if many:
+        Figure, _ = _matplotlib()
+        cols = int(np.ceil(len(names) / 2))
+        fig = Figure(figsize=(2.6 * cols, 5.6), layout="constrained")
+        axes = fig.subplots(2, cols, squeeze=False, sharey=True).ravel()[: len(names)]
+    else:
+        fig, axes = _figure(len(names), width=3.6, height=3.2, sharey=True)
+    colors = _class_colors(len(names))
     for c, ax in enumerate(axes):
         rows = values[labels == c]
-        for j in range(values.shape[1]):
-            v = rows[:, j]
+        groups = ([(f"neuron {names[c]}", rows[:, c], colors[c]),
+                   ("the other neurons", np.delete(rows, c, axis=1).ravel(), "0.5")] if many
+                  else [(f"neuron {names[j]}", rows[:, j], colors[j])
+                        for j in range(values.shape[1])])
+        for name, v, color in groups:
             silent = int(np.sum(~np.isfinite(v)))
             extra = f" ({silent} silent)" if kind == "event" and silent else ""
-            ax.hist(v[np.isfinite(v)] * factor, bins=bins, color=CLASS_COLORS[j], alpha=0.55,
-                    label=f"neuron {names[j]}{extra}")
+            ax.hist(v[np.isfinite(v)] * factor, bins=bins, color=color, alpha=0.55,
+                    label=f"{name}{extra}", density=many)
         ax.set(title=f"samples of class {names[c]} ({len(rows)})",
                xlabel=label.replace("(s)", f"({unit})") if unit else label)
         ax.legend(fontsize=7)
-    axes[0].set_ylabel("test samples")
+    axes[0].set_ylabel("test samples" if not many else "density")
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
@@ -318,9 +339,11 @@ def weights_figure(weights: Mapping[str, Any], title: str = ""):
     return fig
 
 
-def membrane_figure(activity, n_hidden: int = 5, title: str = ""):
+def membrane_figure(activity, n_hidden: int = 5, title: str = "",
+                    class_names: Sequence[str] | None = None):
     """Membrane traces of one sample of a time-discrete network: a few hidden neurons (those
-    that spike first, then the rest) with the threshold, and the readout neurons."""
+    that spike first, then the rest) with the threshold, and the readout neurons (labelled by
+    ``class_names``, default Yin-Yang's)."""
     v_h, v_o = np.asarray(activity.traces["hidden"]), np.asarray(activity.traces["readout"])
     factor, unit = _time_unit(activity.t_max)
     t = np.arange(len(v_h)) * activity.dt * factor
@@ -334,10 +357,11 @@ def membrane_figure(activity, n_hidden: int = 5, title: str = ""):
         ax_h.axhline(activity.v_th, color="k", ls="--", lw=0.7, label="threshold")
     ax_h.set(xlabel=f"time ({unit})", ylabel="membrane potential (V)", title="hidden LIF")
     ax_h.legend(fontsize=7)
-    for c, name in enumerate(_class_names()[: v_o.shape[1]]):
-        ax_o.plot(t, v_o[:, c], color=CLASS_COLORS[c], label=name)
+    names = _class_names(class_names)
+    for c, name in enumerate(names[: v_o.shape[1]]):
+        ax_o.plot(t, v_o[:, c], color=_class_colors(len(names))[c], label=name)
     ax_o.set(xlabel=f"time ({unit})", ylabel="membrane potential (V)", title="LI readout")
-    ax_o.legend(fontsize=7)
+    ax_o.legend(fontsize=7, ncols=1 + (len(names) > 5))
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
@@ -372,13 +396,17 @@ def _model_figures(run, hooks, grid: int, skipped: dict[str, str]):
     title = _title(run)
     yield "weights.png", weights_figure(hooks.weights(run.model), title)
     if hooks.no_forward is not None:
-        for name in ("decision_map.png", "raster.png", "readout.png", "membrane.png"):
+        for name in ("decision_map.png", "raster.png", "readout.png", "membrane.png")[
+                not hooks.decision_map:]:
             skipped[name] = f"needs forward passes of the model: {hooks.no_forward}"
         return
-    x, y = _test_set(run.config)
-    side = jnp.linspace(0.0, 1.0, grid)
-    gx = jnp.stack(jnp.meshgrid(side, side, indexing="xy"), -1).reshape(-1, 2)
-    x_in = hooks.encode(jnp.concatenate([x, gx.astype(x.dtype)]))
+    x, y = _test_set(run.config) if hooks.test_set is None else hooks.test_set()
+    if hooks.decision_map:
+        side = jnp.linspace(0.0, 1.0, grid)
+        gx = jnp.stack(jnp.meshgrid(side, side, indexing="xy"), -1).reshape(-1, 2)
+        x_in = hooks.encode(jnp.concatenate([x, gx.astype(x.dtype)]))
+    else:  # inputs that are not points of the square: no decision map
+        x_in = hooks.encode(x)
     one = jax.tree_util.tree_map(lambda a: a[0], x_in)
 
     @eqx.filter_jit
@@ -389,17 +417,19 @@ def _model_figures(run, hooks, grid: int, skipped: dict[str, str]):
     values, rec = forward(run.model, x_in, one, jax.random.PRNGKey(0))
     pred = np.asarray(hooks.predict(values))
     r_test, pred, g_pred = values[: len(x)], pred[: len(x)], pred[len(x):]
-    yield "decision_map.png", decision_map_figure(gx, g_pred, x, y, pred, title)
+    if hooks.decision_map:
+        yield "decision_map.png", decision_map_figure(gx, g_pred, x, y, pred, title)
     act = hooks.activity(rec, one)
-    names = _class_names()
-    raster_title = (f"{title}\ntest sample 0 at ({float(x[0, 0]):.2f}, {float(x[0, 1]):.2f}): "
-                    f"class {names[int(y[0])]}, predicted {names[int(pred[0])]}")
-    yield "raster.png", raster_figure(act, raster_title)
+    names = _class_names(hooks.class_names)
+    where = (f" at ({float(x[0, 0]):.2f}, {float(x[0, 1]):.2f})" if hooks.decision_map else "")
+    raster_title = (f"{title}\ntest sample 0{where}: class {names[int(y[0])]}, predicted "
+                    f"{names[int(pred[0])]}")
+    yield "raster.png", raster_figure(act, raster_title, hooks.class_names)
     name = "spike_times.png" if hooks.kind == "event" else "readout_max.png"
     yield name, readout_figure(r_test, y, hooks.readout_label, kind=hooks.kind,
-                               t_max=act.t_max, title=title)
+                               t_max=act.t_max, title=title, class_names=hooks.class_names)
     if act.traces:
-        yield "membrane.png", membrane_figure(act, title=title)
+        yield "membrane.png", membrane_figure(act, title=title, class_names=hooks.class_names)
 
 
 def run_figures(run_dir: str | Path, out_dir: str | Path | None = None, *, grid: int = 64,
@@ -410,8 +440,9 @@ def run_figures(run_dir: str | Path, out_dir: str | Path | None = None, *, grid:
     ``training.png`` (loss and accuracy per epoch) always; from ``model.eqx`` in the model the
     task rebuilds from the saved config: ``weights.png`` (histogram per projection),
     ``decision_map.png`` (predicted class on a ``grid`` x ``grid`` grid of the input square,
-    with the test points), ``raster.png`` (spikes of the first test sample: inputs, hidden,
-    outputs; a masked recurrent population split into its hidden and output neurons),
+    with the test points; only for inputs that are points of the square, not for digits),
+    ``raster.png`` (spikes of the first test sample: inputs, hidden, outputs; a masked
+    recurrent population split into its hidden and output neurons),
     ``spike_times.png`` (event runs: the output first-spike times per class of the test set) or
     ``readout_max.png`` (discrete runs: the readout's maximum membrane potential per class, what
     the class is read from), and for discrete runs ``membrane.png`` (membrane traces). The test

@@ -1,5 +1,6 @@
-"""Datasets generated in code (Yin-Yang) and spike encoders."""
+"""Datasets: Yin-Yang (generated in code), scikit-learn's 8x8 digits; spike encoders."""
 
+from .digits import digits_splits, digits_times, encode_digits, load_digits
 from .encode import encode_latency, encode_latency_dense, latency_times
 from .yinyang import CLASS_NAMES, yinyang, yinyang_labels, yinyang_splits
 
@@ -11,4 +12,8 @@ __all__ = [
     "encode_latency",
     "encode_latency_dense",
     "latency_times",
+    "load_digits",
+    "digits_splits",
+    "digits_times",
+    "encode_digits",
 ]

@@ -23,9 +23,9 @@ from ..spikes import Spikes
 from ..train import fit, make_optimizer, write_results
 
 __all__ = [
-    "base_parser", "finish", "fit_task", "run_yinyang", "scale_updates", "unit_factors",
-    "positive_int", "positive_float", "TaskParser", "load_run", "task_of", "Run",
-    "FigureHooks", "Activity", "draw_figures",
+    "base_parser", "finish", "fit_task", "run_yinyang", "run_splits", "scale_updates",
+    "unit_factors", "positive_int", "positive_float", "TaskParser", "load_run", "task_of", "Run",
+    "FigureHooks", "Activity", "draw_figures", "event_network", "event_outputs", "time_loss",
 ]
 
 
@@ -153,14 +153,23 @@ def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, o
 
 def run_yinyang(args: argparse.Namespace, *, encode, build_model, make_fns, step_factors,
                 t0: float | None = None, **fit_kwargs) -> dict:
-    """The Yin-Yang tasks' shared recipe: seeded splits, ``encode(x, args)``, ``build_model(key,
-    args)``, ``make_fns(args) -> (loss_fn, predict_fn)``, the schedule of `train.make_optimizer`
-    with per-parameter step sizes ``step_factors(model, args)`` (see `scale_updates`), then
-    `fit_task` (``fit_kwargs`` go to `train.fit`). Returns the results (also written to
-    ``args.out``)."""
+    """The Yin-Yang tasks' shared recipe: seeded splits (`data.yinyang_splits`), then
+    `run_splits`. Returns the results (also written to ``args.out``)."""
     t0 = time.perf_counter() if t0 is None else t0
     splits = data.yinyang_splits(args.seed, n_train=args.n_train, n_val=args.n_val,
                                  n_test=args.n_test)
+    return run_splits(args, splits, encode=encode, build_model=build_model, make_fns=make_fns,
+                      step_factors=step_factors, t0=t0, **fit_kwargs)
+
+
+def run_splits(args: argparse.Namespace, splits: dict, *, encode, build_model, make_fns,
+               step_factors, t0: float | None = None, **fit_kwargs) -> dict:
+    """Every task's recipe on ``splits`` (``{"train"|"val"|"test": (x, y)}``):
+    ``encode(x, args)``, ``build_model(key, args)``, ``make_fns(args) -> (loss_fn,
+    predict_fn)``, the schedule of `train.make_optimizer` with per-parameter step sizes
+    ``step_factors(model, args)`` (see `scale_updates`), then `fit_task` (``fit_kwargs`` go to
+    `train.fit`). Returns the results (also written to ``args.out``)."""
+    t0 = time.perf_counter() if t0 is None else t0
     sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
     k_model, k_shuffle = jax.random.split(jax.random.PRNGKey(args.seed))
     model = build_model(k_model, args)
@@ -170,6 +179,52 @@ def run_yinyang(args: argparse.Namespace, *, encode, build_model, make_fns, step
     optimizer = optax.chain(base, scale_updates(step_factors(model, args)))
     return fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0,
                     **fit_kwargs)
+
+
+def event_network(key: jax.Array, args: argparse.Namespace, n_in: int, n_out: int):
+    """A `Sequential` of two single-spike event layers ``n_in``-``args.hidden``-``n_out``:
+    `event.LIF` (``args.gradient == "analytical"``: autodiff through the spike times) or
+    `event.EventPropLIF`; weights ``~ N(MEAN, STD^2) w1 / fan-in`` with ``(MEAN, STD)`` =
+    ``args.init_hidden`` and ``args.init_out`` (``w1``: the threshold-reaching weight)."""
+    from .. import event
+    from ..containers import Sequential
+
+    k1, k2 = jax.random.split(key)
+    p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
+    common = dict(params=p, t_max=args.t_max, single_spike=True)
+    layer = event.LIF if args.gradient == "analytical" else event.EventPropLIF
+    hidden = layer(n_in, args.hidden, max_spikes=args.hidden, key=k1,
+                   init_mean=args.init_hidden[0], init_std=args.init_hidden[1], **common)
+    out = layer(args.hidden, n_out, max_spikes=n_out, key=k2, init_mean=args.init_out[0],
+                init_std=args.init_out[1], **common)
+    return Sequential([hidden, out])
+
+
+def event_outputs(model, spikes: Spikes, n_out: int) -> tuple[Spikes, jax.Array]:
+    """(hidden spikes, output first-spike times ``(n_out,)``) of one sample of an
+    `event_network`."""
+    from ..event.losses import first_spike_times
+
+    hidden = model.layers[0](spikes)
+    return hidden, first_spike_times(model.layers[1](hidden), n_out)
+
+
+def time_loss(args: argparse.Namespace, t: jax.Array, y: jax.Array, n_out: int) -> jax.Array:
+    """Mean over the batch of the output first-spike-time loss ``args.loss``: ``"mse"``, the
+    squared error (in ``tau_syn``) to ``args.t_correct`` for the label and ``args.t_wrong`` for
+    the others, or ``"ce"``, the cross entropy of ``softmax(-t / args.tau_loss)`` plus ``alpha
+    (exp(t_label / tau_mem) - 1)``; silent outputs count as firing at ``args.t_max``."""
+    from ..event import losses as L
+
+    if args.loss == "mse":
+        target = jnp.where(jax.nn.one_hot(y, n_out) > 0, args.t_correct, args.t_wrong)
+        per = jax.vmap(lambda t, g: L.mse_times(t, g, t_silent=args.t_max,
+                                                scale=args.tau_syn))(t, target)
+    else:
+        per = jax.vmap(lambda t, y: L.ttfs_cross_entropy(
+            t, y, tau=args.tau_loss, t_silent=args.t_max, alpha=args.alpha,
+            tau_reg=args.tau_mem))(t, y)
+    return jnp.mean(per)
 
 
 def finish(args: argparse.Namespace, results: dict) -> dict:
@@ -266,6 +321,11 @@ class FigureHooks:
         weights: ``model -> {projection name: weights}`` (only the trained, unmasked ones).
         no_forward: why the model cannot be run here (the figures that need forward passes
             are then not drawn); ``None``: it can.
+        test_set: ``() -> (x, y)``: the run's raw test inputs (what ``encode`` takes) and
+            labels; ``None``: the Yin-Yang test split of the run's seed and ``n_test``.
+        class_names: one name per class; ``None``: Yin-Yang's.
+        decision_map: whether the inputs are points of the unit square (the decision map is
+            drawn).
     """
 
     kind: str
@@ -277,6 +337,9 @@ class FigureHooks:
     activity: Callable[[Any, Any], Activity]
     weights: Callable[[Any], dict[str, np.ndarray]]
     no_forward: str | None = None
+    test_set: Callable[[], tuple[Any, jax.Array]] | None = None
+    class_names: tuple[str, ...] | None = None
+    decision_map: bool = True
 
 
 def spike_list(spikes: Spikes, first: int = 0, n: int | None = None
@@ -325,9 +388,12 @@ class Run(NamedTuple):
 def task_of(config: dict):
     """The task module that wrote a run with ``config`` (``results.json["config"]``): the event
     task when ``method`` names one of its methods, the hardware task when there is a
-    ``backend``, the discrete task when there is a ``dt``; ``None`` otherwise."""
+    ``backend``, the discrete task when there is a ``dt``, the digits task when ``dataset`` is
+    ``"digits"``; ``None`` otherwise."""
     from . import yinyang_event
 
+    if config.get("dataset") == "digits":
+        return importlib.import_module(f"{__package__}.digits")
     if config.get("method") in yinyang_event.METHOD_SETTINGS:
         return yinyang_event
     if "backend" in config:
@@ -372,7 +438,7 @@ def load_run(run_dir: str | Path) -> Run:
     model, missing = None, None
     if task is None:
         missing = ("results.json's config names no known task (the event, discrete or hardware "
-                   "Yin-Yang task)")
+                   "Yin-Yang task, or a digits task)")
     elif not (run_dir / "model.eqx").is_file():
         missing = (f"the model-based figures need {run_dir / 'model.eqx'}, which the run has "
                    f"not written yet")

@@ -77,19 +77,20 @@ def encode(x: jax.Array, args: argparse.Namespace) -> jax.Array:
     )
 
 
-def build_model(key: jax.Array, args: argparse.Namespace) -> Sequential:
-    """Recurrent LIF hidden layer and LI readout."""
+def build_model(key: jax.Array, args: argparse.Namespace, n_in: int = 5,
+                n_out: int = 3) -> Sequential:
+    """Recurrent LIF hidden layer (``n_in`` inputs) and LI readout (``n_out`` classes)."""
     k_in, k_rec, k_out = jax.random.split(key, 3)
     params = discrete.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
     hidden = discrete.LIF(
-        5, args.hidden, params=params, dt=args.dt, surrogate=discrete.SuperSpike(args.alpha),
+        n_in, args.hidden, params=params, dt=args.dt, surrogate=discrete.SuperSpike(args.alpha),
         key=k_in, init_mean=args.init_mean, init_std=args.init_std,
     )
     if args.recurrent:
         scale = args.rec_scale * args.tau_mem * args.v_th
         hidden = Recurrent(hidden, key=k_rec, scale=scale) if scale else Recurrent(hidden)
     readout = discrete.LI(
-        args.hidden, 3, params=discrete.LIParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn),
+        args.hidden, n_out, params=discrete.LIParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn),
         dt=args.dt, key=k_out,
     )
     return Sequential([hidden, readout])
