@@ -59,7 +59,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
 from ..checks import check_size, check_weight
 from ..spikes import Spikes
-from .kernel import simulate
+from .kernel import check_delay, simulate
 from .lif import LIF, LIFNeuron, LIFParams, lif_weight_scale
 
 __all__ = [
@@ -489,6 +489,7 @@ class EventPropLIF(LIF):
             lif.in_size, lif.out_size, params=lif.params, t_max=lif.t_max,
             max_spikes=lif.max_spikes, weight=lif.weight, single_spike=lif.single_spike,
             max_spikes_per_neuron=lif.max_spikes_per_neuron, method=lif.method,
+            delay=lif.delay,
         )
 
 
@@ -507,6 +508,11 @@ class RecurrentEventPropLIF(eqx.Module):
             so it is not an inexact array and optimisers leave it alone.
         mask_in: fixed boolean connectivity of ``weight_in`` (or ``None``: all to all).
         params: `LIFParams` (as in `EventPropLIF`).
+        delay: delays (s) of the input connections (``weight_in``), as `event.LIF`'s: shape
+            ``()``, ``(in_size, 1)`` (per input: a shift of the input spikes, free),
+            ``(1, size)`` or ``(in_size, size)`` (every input spike then becomes ``size``
+            events, one per neuron, in the population's one event loop); ``None``: none.
+            The recurrent connections have no delay.
     """
 
     weight_in: Float[Array, "in_size size"]
@@ -514,6 +520,7 @@ class RecurrentEventPropLIF(eqx.Module):
     mask: Bool[Array, "size size"] | None
     mask_in: Bool[Array, "in_size size"] | None
     params: LIFParams
+    delay: Float[Array, "in_size size"] | None
     in_size: int = eqx.field(static=True)
     size: int = eqx.field(static=True)
     t_max: float = eqx.field(static=True)
@@ -539,6 +546,7 @@ class RecurrentEventPropLIF(eqx.Module):
         rec_init_mean: float = 0.0,
         rec_init_std: float = 1.0,
         dtype=None,
+        delay: Float[ArrayLike, "in_size size"] | None = None,
     ):
         """Weights not given are drawn like `event.LIF`'s, in units of the threshold-reaching
         weight ``lif_weight_scale(params)``: ``weight_in ~ N(init_mean, init_std^2) / in_size``,
@@ -574,6 +582,8 @@ class RecurrentEventPropLIF(eqx.Module):
         self.weight_in = weight_in if mask_in is None else jnp.where(self.mask_in, weight_in, 0.0)
         self.weight_rec = weight_rec if mask is None else jnp.where(self.mask, weight_rec, 0.0)
         self.params = params
+        self.delay = None if delay is None else check_delay(delay, in_size, size, where,
+                                                            dtype=dtype)
         self.in_size, self.size = in_size, size
         self.t_max, self.max_spikes = float(t_max), int(max_spikes)
         self.single_spike = bool(single_spike)
@@ -602,5 +612,5 @@ class RecurrentEventPropLIF(eqx.Module):
         return simulate(
             self.neuron, w_in, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
             weight_rec=w_rec, backward=eventprop_lif_backward,
-            where=f"{type(self).__name__}({self.in_size}->{self.size})",
+            where=f"{type(self).__name__}({self.in_size}->{self.size})", delay=self.delay,
         )

@@ -148,6 +148,11 @@ def _in_the_loop_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, backend, c
     return g_params, g.weight, g.weight_rec, g.in_time
 
 
+_NO_DELAYS = ("HardwareRecurrentLIF: synaptic delays are not supported (delay must be None); "
+              "the backends run the population without them. Use event.RecurrentEventPropLIF "
+              "or event.LIF for delays in software.")
+
+
 class HardwareRecurrentLIF(RecurrentEventPropLIF):
     """`RecurrentEventPropLIF` whose forward pass runs on a ``backend`` (hardware in the loop).
 
@@ -188,6 +193,8 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
         if slope_floor is not None and not slope_floor > 0:
             raise ValueError(f"HardwareRecurrentLIF: slope_floor must be positive or None, got "
                              f"{slope_floor}.")
+        if kwargs.get("delay") is not None:
+            raise ValueError(_NO_DELAYS)
         super().__init__(in_size, size, **kwargs)
         self.backend = backend
         self.blocks = feedforward_blocks(self.mask_in, self.mask)
@@ -216,6 +223,8 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
 
     def __call__(self, spikes: Spikes, *, key: PRNGKeyArray | None = None) -> Spikes:
         where = f"{type(self).__name__}({self.in_size}->{self.size})"
+        if self.delay is not None:  # e.g. set with eqx.tree_at
+            raise ValueError(_NO_DELAYS)
         spikes = check_spikes(spikes, self.in_size, where)
         if spikes.time.ndim != 1:
             raise ValueError(f"HardwareRecurrentLIF: expected unbatched Spikes, got shape "

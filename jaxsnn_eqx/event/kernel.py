@@ -22,6 +22,19 @@ Single-spike feed-forward populations whose neuron provides `EventNeuron.first_s
 (the LIF does: `lif.first_spike_times`) skip the loop: their first spikes are solved for every
 neuron and every input interval at once, with an implicit-function derivative (``method=``).
 
+Synaptic delays (``simulate(..., delay=d)``, ``d`` broadcastable to ``(n_in, n)``): a spike of
+input ``i`` at ``t`` arrives at neuron ``j`` at ``t + d[i, j]``. The arrival times are computed
+before the kernel (differentiable JAX, so the gradients of the delays and input times follow
+from those of the arrival times by autodiff) and the kernel runs on them unchanged:
+
+* a delay per input (shape ``(n_in, 1)`` or ``()``) shifts the input spikes: one re-sorted list;
+* a delay per neuron or per connection in a feed-forward layer gives each neuron its own
+  sorted arrival list ``(K, n)``: the vmapped lanes (event loop and all-at-once path) take one
+  column each, and the input-time cotangent of a lane is the delay cotangent of its column;
+* per neuron or per connection in a recurrent population (one loop over all neurons): every
+  input spike becomes ``n`` events, one per neuron (virtual inputs ``i n + j`` with weight
+  ``w[i, j]`` into neuron ``j`` only).
+
 Gradients (`jax.custom_vjp` via `eqx.filter_custom_vjp`). The forward pass records the event
 sequence (for each step: input ``-1``, spike of neuron ``k >= 0``, or nothing ``-2``). The
 default backward pass *replays* the same `_step` under `jax.lax.scan` for the fixed
@@ -41,13 +54,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from ..checks import check_finite, check_spikes, check_weight, trust
 from ..spikes import Spikes
 from .neuron import EventNeuron, Transition
 
-__all__ = ["simulate", "Backward", "AbstractEventLayer", "EventLayer"]
+__all__ = ["simulate", "Backward", "AbstractEventLayer", "EventLayer", "check_delay"]
 
 Backward = Callable[..., tuple[Any, Any, Any, Any]]
 """A pluggable backward pass for `simulate` (e.g. EventProp). Called as::
@@ -60,6 +73,12 @@ the cotangent of ``spikes_out.time`` (shape ``(max_spikes,)``, zero at unused sl
 ``weight_rec`` ``None`` for a feed-forward layer. Return ``None`` for a zero gradient (e.g.
 ``grad_neuron`` if the parameters are not trained, ``grad_weight_rec`` when feed-forward); a
 ``grad_neuron`` pytree may have ``None`` leaves. Must be a hashable (e.g. module-level) function.
+
+With per-neuron arrival lists (a feed-forward layer with per-neuron or per-connection delays)
+the backward pass is vmapped over the neurons: each call then sees one neuron (``weight``
+``(n_in, 1)``, parameters of shape ``(1,)``), its own sorted arrival times as ``spikes_in``
+and its own spikes as ``spikes_out`` (indices 0, unused slots ``inf``/``-1``), so any backward
+pass written for a population works unchanged.
 """
 
 
@@ -265,12 +284,24 @@ def _lanes(neuron_diff, n: int):
     return jax.tree.map(lambda x: jnp.broadcast_to(x, (n,))[:, None], neuron_diff)
 
 
+def _lane_axis(in_time):
+    """``1`` for per-neuron arrival lists ``(K, n)`` (vmapped with the neurons), else ``None``."""
+    return 1 if in_time.ndim == 2 else None
+
+
 def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
     neuron, weight, weight_rec, in_time = vjp_arg
     if cfg.parallel:  # single-spike feed-forward: the neuron's all-at-once first spikes
-        times = neuron.first_spike_times(weight, Spikes(in_time, in_idx), cfg.t_max)
-        out_t, out_i, _ = _merge(times[:, None], cfg.max_spikes, cfg.where)
-        return (out_t, out_i), (None, None, None)
+        if in_time.ndim == 1 or getattr(neuron, "per_neuron_arrivals", False):
+            times = neuron.first_spike_times(weight, Spikes(in_time, in_idx), cfg.t_max)
+        else:  # per-neuron arrival lists, one neuron at a time
+            nd, static = eqx.partition(neuron, eqx.is_inexact_array)
+            times = jax.vmap(
+                lambda nd_j, w_j, t_j, i_j: eqx.combine(nd_j, static).first_spike_times(
+                    w_j[:, None], Spikes(t_j, i_j), cfg.t_max)[0],
+                in_axes=(0, 1, 1, 1))(_lanes(nd, weight.shape[1]), weight, in_time, in_idx)
+        out_t, out_i, order = _merge(times[:, None], cfg.max_spikes, cfg.where)
+        return (out_t, out_i), (None, None, order)
     if cfg.recurrent:
         out_t, out_i, kinds, overflow, hist = _forward(
             neuron, weight, weight_rec, in_time, in_idx, cfg.t_max, cfg.max_spikes, record
@@ -284,13 +315,15 @@ def _run_forward(vjp_arg, in_idx, cfg: _Config, record=False):
     n_out = weight.shape[1]
     nd, static = eqx.partition(neuron, eqx.is_inexact_array)
 
-    def one(nd_j, w_j):
+    def one(nd_j, w_j, t_j, i_j):
         nrn = eqx.combine(nd_j, static)
-        t, _, k, ovf, hist = _forward(nrn, w_j[:, None], None, in_time, in_idx, cfg.t_max,
+        t, _, k, ovf, hist = _forward(nrn, w_j[:, None], None, t_j, i_j, cfg.t_max,
                                       cfg.max_per_neuron, record)
         return t, k, ovf, hist
 
-    times, kinds, overflow, hist = jax.vmap(one, in_axes=(0, 1))(_lanes(nd, n_out), weight)
+    ax = _lane_axis(in_time)  # per-neuron arrival lists (delays): one column per lane
+    times, kinds, overflow, hist = jax.vmap(one, in_axes=(0, 1, ax, ax))(
+        _lanes(nd, n_out), weight, in_time, in_idx)
     times = eqx.error_if(
         times, jnp.any(overflow),
         f"{cfg.where}: a neuron emitted more than {cfg.max_per_neuron} spikes before "
@@ -361,19 +394,56 @@ def _autodiff_backward(vjp_arg, in_idx, cfg, kinds, hist, order, g_time):
         g_flat = jnp.zeros((max(n_out * per, cfg.max_spikes),), g_time.dtype)
         g_lane = g_flat.at[order].add(g_time)[: n_out * per].reshape(n_out, per)
 
-        def one(nd_j, w_j, kinds_j, hist_j, g_j):
-            g_nd, g_w, _, g_t = _reverse((nd_j, w_j[:, None], None, in_time), static, in_idx,
+        def one(nd_j, w_j, t_j, i_j, kinds_j, hist_j, g_j):
+            g_nd, g_w, _, g_t = _reverse((nd_j, w_j[:, None], None, t_j), static, i_j,
                                          cfg.t_max, kinds_j, hist_j, g_j)
             return g_nd, g_w[:, 0], g_t
 
-        g_lanes, g_w, g_t = jax.vmap(one, in_axes=(0, 1, 0, 0, 0), out_axes=(0, 1, 0))(
-            lanes, weight, kinds, hist, g_lane)
+        ax = _lane_axis(in_time)
+        g_lanes, g_w, g_t = jax.vmap(one, in_axes=(0, 1, ax, ax, 0, 0, 0),
+                                     out_axes=(0, 1, 0 if ax is None else 1))(
+            lanes, weight, in_time, in_idx, kinds, hist, g_lane)
         (g_nd,) = lanes_vjp(g_lanes)
-        g_t = g_t.sum(0)
+        if ax is None:  # one input list shared by the lanes
+            g_t = g_t.sum(0)
         g_wr = None
     g_neuron = jax.tree.map(lambda _: None, neuron)
     g_neuron = eqx.combine(g_nd, g_neuron) if g_nd is not None else g_neuron
     return g_neuron, g_w, g_wr, g_t
+
+
+def _lane_backward(vjp_arg, in_idx, cfg, out_t, order, g_time):
+    """A pluggable backward pass (`Backward`) of a feed-forward layer with per-neuron arrival
+    lists: vmapped over the neurons, each with its arrivals, its spikes and their cotangents."""
+    neuron, weight, _, in_time = vjp_arg
+    n_out = weight.shape[1]
+    per = 1 if cfg.parallel else cfg.max_per_neuron
+    nd, static = eqx.partition(neuron, eqx.is_inexact_array)
+    lanes, lanes_vjp = jax.vjp(lambda x: _lanes(x, n_out), nd)
+    # the merged output back into the per-neuron buffers (n_out, per) it was sorted from
+    size = max(n_out * per, cfg.max_spikes)
+    t_lane = jnp.full((size,), jnp.inf, out_t.dtype).at[order].set(out_t)
+    g_lane = jnp.zeros((size,), g_time.dtype).at[order].add(g_time)
+    t_lane, g_lane = (x[: n_out * per].reshape(n_out, per) for x in (t_lane, g_lane))
+
+    def one(nd_j, w_j, t_j, i_j, out_j, g_j):
+        spikes_out = Spikes(out_j, jnp.where(jnp.isfinite(out_j), 0, -1).astype(jnp.int32))
+        g_n, g_w, _, g_t = cfg.backward(eqx.combine(nd_j, static), w_j[:, None], None,
+                                        Spikes(t_j, i_j), spikes_out, g_j, t_max=cfg.t_max)
+        g_nd = jax.tree.map(
+            lambda x, g: None if x is None else (jnp.zeros_like(x) if g is None
+                                                 else jnp.asarray(g, x.dtype).reshape(x.shape)),
+            nd_j, jax.tree.map(lambda _: None, nd_j) if g_n is None else g_n,
+            is_leaf=lambda x: x is None)
+        g_w = jnp.zeros_like(w_j) if g_w is None else g_w[:, 0]
+        g_t = jnp.zeros_like(t_j) if g_t is None else g_t
+        return g_nd, g_w, g_t
+
+    g_lanes, g_w, g_t = jax.vmap(one, in_axes=(0, 1, 1, 1, 0, 0), out_axes=(0, 1, 1))(
+        lanes, weight, in_time, in_idx, t_lane, g_lane)
+    (g_nd,) = lanes_vjp(g_lanes)
+    g_neuron = eqx.combine(g_nd, jax.tree.map(lambda _: None, neuron))
+    return g_neuron, g_w, None, g_t
 
 
 @eqx.filter_custom_vjp
@@ -401,6 +471,8 @@ def _simulate_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, cfg):
     neuron, weight, weight_rec, in_time = vjp_arg
     if cfg.backward is None:
         return _autodiff_backward(vjp_arg, in_idx, cfg, kinds, hist, order, g_time)
+    if _lane_axis(in_time) is not None:
+        return _lane_backward(vjp_arg, in_idx, cfg, out_t, order, g_time)
     g_n, g_w, g_wr, g_t = cfg.backward(
         neuron, weight, weight_rec, Spikes(in_time, in_idx), Spikes(out_t, out_i), g_time,
         t_max=cfg.t_max,
@@ -422,6 +494,7 @@ def simulate(
     backward: Backward | None = None,
     method: str = "auto",
     where: str = "event.simulate",
+    delay: Float[ArrayLike, "n_in n"] | None = None,
 ) -> Spikes:
     """Exact event-driven simulation of a population of ``n`` neurons, ``t`` in ``[0, t_max]``.
 
@@ -445,6 +518,13 @@ def simulate(
             ``"kernel"`` always runs the event loop; ``"parallel"`` insists on the fast path.
             Both give the same spike times and gradients (to rounding).
         where: how error messages name the population (layers pass e.g. ``"LIF(5->120)"``).
+        delay: synaptic delays (s), shape ``()``, ``(n_in, 1)`` (per input), ``(1, n)`` (per
+            neuron) or ``(n_in, n)`` (per connection); a spike of input ``i`` at ``t`` arrives
+            at neuron ``j`` at ``t + delay[i, j]`` (`check_delay`). ``None``: no delay (the
+            computation is exactly that without the argument). A negative entry (e.g. after a
+            training step) acts as ``0`` with zero gradient: ``max(delay, 0)``, with the
+            derivative of the ``delay >= 0`` side at ``0``. Gradients with respect to the
+            delays are exact (those of the arrival times, see the module docstring).
 
     The input is checked (`jaxsnn_eqx.checks.check_spikes`: no NaN or negative times, indices
     in ``[0, n_in)``, consistent padding, sorted); a bad input raises instead of returning
@@ -493,14 +573,86 @@ def simulate(
     cfg = _Config(float(t_max), int(max_spikes), per, weight_rec is not None, backward, parallel,
                   where)
     weight = check_finite(
-        weight, dict(neuron=neuron, weight=weight, weight_rec=weight_rec), where)
+        weight, dict(neuron=neuron, weight=weight, weight_rec=weight_rec, delay=delay), where)
     in_idx = jax.lax.stop_gradient(spikes.idx)  # integer; never carries a tangent
+    if delay is not None:
+        delay = check_delay(delay, weight.shape[0], n, where, values=False).astype(dtype)
+        in_time, in_idx, weight = _delayed(in_time, in_idx, delay, weight, weight_rec is not None)
     vjp_arg = (neuron, weight, weight_rec, in_time)
     if parallel and backward is None:  # plain autodiff of the all-at-once solution
         (out_t, out_i), _ = _run_forward(vjp_arg, in_idx, cfg)
     else:
         out_t, out_i = _simulate(vjp_arg, in_idx, cfg)
     return trust(Spikes(out_t, out_i))
+
+
+# ----------------------------------------------------------------------------- delays
+def check_delay(delay: Any, in_size: int, out_size: int, where: str, *, name: str = "delay",
+                values: bool = True, dtype=None) -> Array:
+    """``delay`` (s) as a floating array of shape ``()``, ``(in_size, 1)`` (per input),
+    ``(1, out_size)`` (per neuron) or ``(in_size, out_size)`` (per connection).
+
+    A 1-d array is refused (``(n,)`` would broadcast as per neuron, silently, where a delay per
+    input was meant). With ``values`` (construction), concrete entries must be finite and
+    ``>= 0``; traced ones are not checked. Raises ``ValueError``/``TypeError`` naming ``name``.
+    """
+    d = jnp.asarray(delay)
+    if not (jnp.issubdtype(d.dtype, jnp.floating) or jnp.issubdtype(d.dtype, jnp.integer)):
+        raise TypeError(f"{where}: `{name}` must be a real array (seconds), got dtype {d.dtype}.")
+    if not jnp.issubdtype(d.dtype, jnp.floating):
+        d = d.astype(jnp.result_type(float))
+    if dtype is not None:
+        d = d.astype(dtype)
+    ok = d.ndim == 0 or (d.ndim == 2 and d.shape[0] in (1, in_size)
+                         and d.shape[1] in (1, out_size))
+    if not ok:
+        raise ValueError(
+            f"{where}: `{name}` must have shape () (one delay), ({in_size}, 1) (per input), "
+            f"(1, {out_size}) (per neuron) or ({in_size}, {out_size}) (per connection), got "
+            f"{d.shape}.")
+    if values and not isinstance(d, jax.core.Tracer):
+        arr = np.asarray(d)
+        bad = ~np.isfinite(arr) | (arr < 0)
+        if bad.any():
+            pos = tuple(int(p) for p in np.argwhere(bad)[0]) if arr.ndim else ()
+            raise ValueError(f"{where}: `{name}` must be finite and >= 0 (seconds), got "
+                             f"{float(arr[pos])!r} at {pos}.")
+    return d
+
+
+def _delayed(in_time, in_idx, delay, weight, recurrent: bool):
+    """The arrival times of the input spikes (see the module docstring): ``(in_time, in_idx,
+    weight)`` for the kernel, differentiable with respect to ``in_time``, ``delay`` and
+    ``weight``."""
+    n_in, n = weight.shape
+    d = jnp.where(delay >= 0, delay, 0.0)  # negative: 0, zero gradient (see `simulate`)
+    d = d.reshape((1, 1) if d.ndim == 0 else d.shape)
+    row = jnp.clip(in_idx, 0, n_in - 1)
+    per_input = d.shape[1] == 1
+    if per_input:  # a shift of the input spikes: one list
+        arrival = in_time + (d[0, 0] if d.shape[0] == 1 else d[row, 0])
+        if d.shape[0] == 1:  # the same shift for every input: still sorted
+            return arrival, in_idx, weight
+        return _sorted_along(arrival, in_idx) + (weight,)
+    arrival = in_time[:, None] + (d if d.shape[0] == 1 else d[row])  # (K, n)
+    idx = jnp.broadcast_to(in_idx[:, None], arrival.shape)
+    if not recurrent:  # one sorted arrival list per neuron (per neuron: already sorted)
+        if d.shape[0] == 1:
+            return arrival, idx, weight
+        return _sorted_along(arrival, idx) + (weight,)
+    # one loop over the population: every input spike becomes n events, one per neuron, from
+    # the virtual input i n + j that reaches neuron j only
+    j = jnp.arange(n, dtype=idx.dtype)
+    virtual = jnp.where(idx >= 0, idx * n + j, -1)
+    w_virtual = (weight[:, :, None] * jnp.eye(n, dtype=weight.dtype)).reshape(n_in * n, n)
+    time, virtual = _sorted_along(arrival.reshape(-1), virtual.reshape(-1))
+    return time, virtual, w_virtual
+
+
+def _sorted_along(time, idx):
+    """``(time, idx)`` sorted by time along the first axis (stable; padding ``inf`` last)."""
+    order = jnp.argsort(jax.lax.stop_gradient(time), axis=0, stable=True)
+    return jnp.take_along_axis(time, order, axis=0), jnp.take_along_axis(idx, order, axis=0)
 
 
 # ----------------------------------------------------------------------------- layers
@@ -553,6 +705,7 @@ class AbstractEventLayer(eqx.Module):
             self.neuron, self.weight, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
             weight_rec=weight_rec, max_spikes_per_neuron=self._per_neuron(),
             backward=self.backward, method=self.method, where=self.describe(),
+            delay=getattr(self, "delay", None),
         )
 
     def describe(self) -> str:

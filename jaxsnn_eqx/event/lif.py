@@ -24,6 +24,8 @@ concave). Both are differentiated by the implicit function theorem (`solvers.imp
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -32,7 +34,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..checks import check_size, check_weight
 from ..spikes import Spikes
-from .kernel import AbstractEventLayer, Backward
+from .kernel import AbstractEventLayer, Backward, check_delay
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root, newton_bracketed
 
@@ -275,7 +277,10 @@ def first_spike_times(
     Args:
         params: `LIFParams` (fields of shape ``()`` or ``(n,)``; ``v_reset``/``t_refrac`` unused).
         weight: ``(n_in, n)``.
-        spikes: unbatched input `Spikes`, sorted by time (padding ``inf``/``-1`` at the end).
+        spikes: unbatched input `Spikes`, sorted by time (padding ``inf``/``-1`` at the end);
+            or, with synaptic delays, one arrival list per neuron: ``time`` and ``idx`` of
+            shape ``(K, n)``, each column sorted (column ``j``: the arrival times at neuron
+            ``j`` and the inputs they come from).
         t_max: end of the simulation (s).
         associative: compose the per-input flows with `jax.lax.associative_scan` (``log2 K``
             rounds; faster on accelerators) instead of a sequential `jax.lax.scan` (``K``
@@ -291,7 +296,11 @@ def first_spike_times(
         return jnp.full((n,), jnp.inf, dtype)
     valid = (idx >= 0) & (t_in < t_max)
     t = jnp.where(valid, t_in, t_max).astype(dtype)  # ignored inputs sit at t_max with w = 0
-    w = jnp.where(valid[:, None], weight[jnp.clip(idx, 0, n_in - 1)], 0.0).astype(dtype)
+    row = jnp.clip(idx, 0, n_in - 1)
+    if t_in.ndim == 2:  # one arrival list per neuron (delays): column j feeds neuron j
+        w = jnp.where(valid, weight[row, jnp.arange(n)], 0.0).astype(dtype)
+    else:
+        w = jnp.where(valid[:, None], weight[row], 0.0).astype(dtype)
     tm, ts = jnp.asarray(params.tau_mem, dtype), jnp.asarray(params.tau_syn, dtype)
     theta = jnp.asarray(params.v_th, dtype) - jnp.asarray(params.v_leak, dtype)
     q = w / ts  # (K, n): current jump of each input
@@ -317,7 +326,7 @@ def _states_after_inputs(t, q, tm, ts, ratio2: bool, associative: bool = False, 
     combining the scan's stacked outputs with differently laid out ``(K,)`` arrays made XLA
     emit a slow, unvectorised loop for the crossing search (2x the whole search's time).
     """
-    lag = jnp.diff(t, prepend=jnp.zeros((1,), t.dtype))[:, None]  # (K, 1), >= 0
+    lag = _col(jnp.diff(t, axis=0, prepend=jnp.zeros((1,) + t.shape[1:], t.dtype)))  # >= 0
     flow = (jnp.exp(-lag / tm), membrane(lag, 0.0, 1.0, tm, ts, ratio2=ratio2),
             jnp.exp(-lag / ts), q)
     if associative:
@@ -327,7 +336,7 @@ def _states_after_inputs(t, q, tm, ts, ratio2: bool, associative: bool = False, 
         # previous one and its jump; compose the maps in log2(K) rounds
         _, _, _, u_k, i_k = jax.lax.associative_scan(
             _compose_flows, (decay_u * ones, rise * ones, decay_i * ones, jnp.zeros_like(q), q))
-        return (u_k, i_k, *(jnp.broadcast_to(a[:, None], q.shape) for a in along))
+        return (u_k, i_k, *(jnp.broadcast_to(_col(a), q.shape) for a in along))
 
     def step(state, xs):
         u, i = state
@@ -338,6 +347,11 @@ def _states_after_inputs(t, q, tm, ts, ratio2: bool, associative: bool = False, 
     zero = jnp.zeros(q.shape[1:], q.dtype)
     _, out = jax.lax.scan(step, (zero, zero), (flow, tuple(along)))
     return out
+
+
+def _col(x):
+    """A ``(K,)`` array as a column ``(K, 1)``; per-neuron ``(K, n)`` arrays as they are."""
+    return x[:, None] if x.ndim == 1 else x
 
 
 def _compose_flows(first, second):
@@ -354,7 +368,7 @@ def _associative_default() -> bool:
 
 def _first_crossings(t, q, tm, ts, theta, t_max, ratio2: bool, associative: bool):
     """First crossing time ``(n,)`` and the index of the input after which it happens."""
-    t_next = jnp.concatenate([t[1:], jnp.full((1,), t_max, t.dtype)])
+    t_next = jnp.concatenate([t[1:], jnp.full((1,) + t.shape[1:], t_max, t.dtype)])
     u_k, i_k, t_k, horizon = _states_after_inputs(
         t, q, tm, ts, ratio2, associative, along=(t, jnp.minimum(t_next, t_max) - t))
     dt = threshold_crossing(u_k, i_k, tm, ts, theta, horizon)  # (K, n)
@@ -370,7 +384,7 @@ def _solved(args):
 def _psp_residual(t_star, args, ratio2: bool = False):
     """``u(t*) - theta`` with ``u`` the summed responses to the inputs ``felt`` before ``t*``."""
     _, q, t_in, tm, ts, theta, felt = args
-    lag = t_star[None, :] - t_in[:, None]  # (K, n)
+    lag = t_star[None, :] - _col(t_in)  # (K, n)
     ok = felt & (lag >= 0)
     lag = jnp.where(ok, lag, 0.0)
     return jnp.sum(jnp.where(ok, q * membrane(lag, 0.0, 1.0, tm, ts, ratio2=ratio2), 0.0),
@@ -395,6 +409,8 @@ class LIFNeuron(EventNeuron):
 
     params: LIFParams
     single_spike: bool = eqx.field(static=True, default=False)
+    # `first_spike_times` takes one arrival list per neuron (delays) in a single call
+    per_neuron_arrivals: ClassVar[bool] = True
 
     def init_state(self, n: int, dtype) -> LIFState:
         p = self.params
@@ -476,10 +492,18 @@ class LIF(AbstractEventLayer):
         backward: ``None`` (autodiff, exact by the implicit function theorem) or a pluggable
             backward pass such as EventProp (`event.EventPropLIF` sets it).
         method: ``"auto"``, ``"kernel"`` or ``"parallel"`` (see `event.simulate`).
+        delay: synaptic delays (s) or ``None`` (none): shape ``()``, ``(in_size, 1)`` (per
+            input), ``(1, out_size)`` (per neuron) or ``(in_size, out_size)`` (per connection);
+            a spike of input ``i`` at ``t`` arrives at neuron ``j`` at ``t + delay[i, j]``.
+            A trainable leaf like ``weight``, with exact gradients; to train the weights only,
+            filter it out (see the README). Checked at construction (finite, ``>= 0``); an
+            entry that training makes negative acts as ``0`` with zero gradient (see
+            `event.simulate`), so project it back after each step (``jnp.maximum(d, 0)``).
     """
 
     weight: Float[Array, "in_size out_size"]
     params: LIFParams
+    delay: Float[Array, "in_size out_size"] | None
     in_size: int = eqx.field(static=True)
     out_size: int = eqx.field(static=True)
     t_max: float = eqx.field(static=True)
@@ -506,6 +530,7 @@ class LIF(AbstractEventLayer):
         dtype=None,
         backward: Backward | None = None,
         method: str = "auto",
+        delay: Float[ArrayLike, "in_size out_size"] | None = None,
     ):
         params = LIFParams() if params is None else params
         where = type(self).__name__
@@ -521,6 +546,8 @@ class LIF(AbstractEventLayer):
         weight = check_weight(weight, (in_size, out_size), where)
         self.weight = weight if dtype is None else weight.astype(dtype)
         self.params = params
+        self.delay = None if delay is None else check_delay(
+            delay, in_size, out_size, where, dtype=self.weight.dtype)
         self.in_size = in_size
         self.out_size = out_size
         self.t_max = float(t_max)

@@ -15,6 +15,10 @@ loss is the squared error of the output first-spike times to target times (corre
 the others later but still firing), plus weight bumping for silent neurons; ``--loss ce`` selects
 the cross entropy of ``softmax(-t / tau)`` instead.
 
+``--delays`` adds learnable per-connection synaptic delays on the input -> hidden connections
+(initially ``U(0, --delay-init)``, default all zero), trained with the weights by the same exact
+gradients and kept ``>= 0`` after every step.
+
 Entry points: ``python -m jaxsnn_eqx.event.tasks.yinyang_analytical`` (``--gradient analytical``),
 ``python -m jaxsnn_eqx.event.tasks.yinyang_event_prop [--layered]``, and
 ``jaxsnn-eqx train yinyang --method analytical|eventprop|eventprop-layered``. Defaults: 70
@@ -97,6 +101,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "%(default).0s")
     g.add_argument("--alpha", type=float, default=3e-3,
                    help="weight of the early-correct-spike term alpha (exp(t/tau_mem) - 1)")
+    g.add_argument("--delays", action="store_true",
+                   help="learnable synaptic delays on the input -> hidden connections (one per "
+                        "connection), trained with the weights")
+    g.add_argument("--delay-init", type=float, default=0.0,
+                   help="with --delays: initial delays ~ U(0, DELAY_INIT) (s); 0: all zero")
     g.add_argument("--bump", type=float, default=1e-3,
                    help="weight bumping: strength of the push that raises the input weights of "
                         "neurons silent in a batch (0: off)")
@@ -108,9 +117,30 @@ def weight_units(model, args: argparse.Namespace):
     units of the current jump ``w / tau_syn`` (V) of one input spike, in every layer."""
     units = unit_factors(model)
     if args.layered:
-        return eqx.tree_at(lambda m: (m.layers[0].weight, m.layers[1].weight), units,
-                           (args.tau_syn, args.tau_syn))
-    return eqx.tree_at(lambda m: (m.weight_in, m.weight_rec), units, (args.tau_syn, args.tau_syn))
+        units = eqx.tree_at(lambda m: (m.layers[0].weight, m.layers[1].weight), units,
+                            (args.tau_syn, args.tau_syn))
+    else:
+        units = eqx.tree_at(lambda m: (m.weight_in, m.weight_rec), units,
+                            (args.tau_syn, args.tau_syn))
+    if getattr(args, "delays", False):  # delay steps in units of tau_syn (s) as well
+        units = eqx.tree_at(lambda m: _input_layer(m, args).delay, units, args.tau_syn)
+    return units
+
+
+def _input_layer(model, args):
+    """The layer that holds the input -> hidden weights (and delays)."""
+    return model.layers[0] if args.layered else model
+
+
+def project_delays(args: argparse.Namespace):
+    """``post_update`` with ``--delays``: the delays back into ``[0, inf)`` after every step (a
+    negative delay would act as 0, with zero gradient)."""
+
+    def project(model):
+        get = lambda m: _input_layer(m, args).delay
+        return eqx.tree_at(get, model, jnp.maximum(get(model), 0.0))
+
+    return project
 
 
 def _resolve(args: argparse.Namespace) -> argparse.Namespace:
@@ -118,6 +148,8 @@ def _resolve(args: argparse.Namespace) -> argparse.Namespace:
     a = argparse.Namespace(**vars(args))
     if a.gradient == "analytical":
         a.layered = True
+    a.delays = getattr(a, "delays", False)  # runs saved before the flag existed
+    a.delay_init = getattr(a, "delay_init", 0.0)
     a.tau_mem = a.ratio * a.tau_syn
     if a.t_late is None:
         a.t_late = 2 * a.tau_syn
@@ -145,11 +177,16 @@ def build_model(key: jax.Array, args: argparse.Namespace):
     k1, k2 = jax.random.split(key)
     p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
     n_in, h = 5, args.hidden
+    delay = None
+    if args.delays:  # per connection, input -> hidden (own key: the weights stay as without)
+        n_to = h if args.layered else h + N_OUT
+        delay = jax.random.uniform(jax.random.fold_in(key, 1), (n_in, n_to),
+                                   maxval=args.delay_init)
     if args.layered:
         common = dict(params=p, t_max=args.t_max, single_spike=True)
         layer = event.LIF if args.gradient == "analytical" else event.EventPropLIF
         hidden = layer(n_in, h, max_spikes=h, key=k1, init_mean=args.init_hidden[0],
-                       init_std=args.init_hidden[1], **common)
+                       init_std=args.init_hidden[1], delay=delay, **common)
         out = layer(h, N_OUT, max_spikes=N_OUT, key=k2, init_mean=args.init_out[0],
                     init_std=args.init_out[1], **common)
         return Sequential([hidden, out])
@@ -165,7 +202,7 @@ def build_model(key: jax.Array, args: argparse.Namespace):
     mask = jnp.zeros((size, size), bool).at[:h, h:].set(True)
     return event.RecurrentEventPropLIF(
         n_in, size, params=p, t_max=args.t_max, max_spikes=size, weight_in=weight_in,
-        weight_rec=weight_rec, mask=mask, mask_in=mask_in, single_spike=True,
+        weight_rec=weight_rec, mask=mask, mask_in=mask_in, single_spike=True, delay=delay,
     )
 
 
@@ -268,8 +305,10 @@ def figure_hooks(config: dict) -> FigureHooks:
 def run(args: argparse.Namespace) -> dict:
     """Train and evaluate; returns the results dict (also written to ``args.out``)."""
     t0 = time.perf_counter()
-    return run_yinyang(_resolve(args), encode=encode, build_model=build_model,
-                       make_fns=make_fns, step_factors=weight_units, t0=t0)
+    a = _resolve(args)
+    extra = dict(post_update=project_delays(a)) if a.delays else {}
+    return run_yinyang(a, encode=encode, build_model=build_model,
+                       make_fns=make_fns, step_factors=weight_units, t0=t0, **extra)
 
 
 # The settings each named method fixes (`jaxsnn-eqx train yinyang --method M`, and the
@@ -350,7 +389,8 @@ def describe(args: argparse.Namespace) -> str:
         net = f"Sequential of two {layer} layers 5-{a.hidden}-{N_OUT}"
     else:
         net = f"RecurrentEventPropLIF masked to 5-{a.hidden}-{N_OUT}"
-    return f"yinyang, method {a.method}: {net}, {a.gradient} gradients, loss {a.loss}"
+    delays = ", learnable input delays" if a.delays else ""
+    return f"yinyang, method {a.method}: {net}{delays}, {a.gradient} gradients, loss {a.loss}"
 
 
 def main(argv: list[str] | None = None, *, method: str | None = None, **defaults) -> dict:
