@@ -19,7 +19,7 @@ import importlib
 import os
 import sys
 
-__all__ = ["main", "task_entry", "METHODS", "DIGITS_METHODS", "TASKS"]
+__all__ = ["main", "task_entry", "METHODS", "DIGITS_METHODS", "DELAY_METHODS", "TASKS"]
 
 # method -> (task module, keyword arguments of its main, one-line description, python -m entry)
 METHODS: dict[str, tuple[str, dict, str, str]] = {
@@ -51,9 +51,15 @@ DIGITS_METHODS: dict[str, tuple[str, dict, str, str]] = {
                  "time-discrete feed-forward LIF 65-200, LI readout, surrogate gradients",
                  "jaxsnn_eqx.discrete.tasks.digits"),
 }
+# the temporal-pattern task that needs learned delays (`jaxsnn-eqx train delay-patterns`)
+DELAY_METHODS: dict[str, tuple[str, dict, str, str]] = {
+    "analytical": ("jaxsnn_eqx.tasks.delay_patterns", {},
+                   "temporal patterns told apart only by learned synaptic delays (accuracy with "
+                   "vs without delays)", "jaxsnn_eqx.tasks.delay_patterns"),
+}
 # dataset -> its methods
 TASKS: dict[str, dict[str, tuple[str, dict, str, str]]] = {
-    "yinyang": METHODS, "digits": DIGITS_METHODS,
+    "yinyang": METHODS, "digits": DIGITS_METHODS, "delay-patterns": DELAY_METHODS,
 }
 DATASETS = tuple(TASKS)
 

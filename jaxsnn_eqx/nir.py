@@ -161,6 +161,9 @@ def _export_layer(layer: Any, k: int) -> dict[str, Any]:
         w_rec = np.asarray(layer.effective_weight_rec, np.float64).T
         layer = layer.layer
     where = f"layer {k} ({type(layer).__name__})"
+    if getattr(layer, "delay", None) is not None:
+        raise TypeError(f"to_nir: {where} has synaptic delays, which are not exported (NIR's "
+                        "Delay node holds one delay per channel, not per connection).")
     if isinstance(layer, event.RecurrentEventPropLIF):
         if w_rec is not None:
             raise TypeError(f"to_nir: {where} is recurrent already; do not wrap it in Recurrent.")

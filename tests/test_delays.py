@@ -440,3 +440,24 @@ def test_delay_patterns_need_delays(tmp_path):
     res = delay_patterns.main(["--out", str(tmp_path), "--no-progress"])
     assert res["test_accuracy"] > 0.9
     assert res["test_accuracy_weights_only"] < 0.5
+
+
+def test_yinyang_delays_need_a_layered_network(capsys):
+    from jaxsnn_eqx import cli
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "yinyang", "--method", "eventprop", "--delays"])
+    assert info.value.code == 2
+    assert "--delays needs a layered network" in capsys.readouterr().err
+
+
+def test_delay_patterns_is_a_cli_task(capsys):
+    from jaxsnn_eqx import cli
+
+    assert cli.main(["methods"]) == 0
+    assert "delay-patterns (jaxsnn-eqx train delay-patterns" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "delay-patterns", "--help"])
+    assert info.value.code == 0
+    assert "--classes" in capsys.readouterr().out
+

@@ -512,3 +512,13 @@ def test_eventprop_is_refused():
                    event.AdaptiveLIFNeuron(event.AdaptiveLIFParams())):
         with pytest.raises(TypeError, match="EventProp"):
             eventprop_lif_backward(neuron, w, None, s, s, jnp.zeros(5), t_max=T_MAX)
+
+
+@pytest.mark.parametrize("layer", ["LIF", "EventPropLIF", "RecurrentEventPropLIF"])
+def test_lif_layers_refuse_other_models_params(layer):
+    # the adaptive LIF's parameters hold every LIF field: without the check a LIF layer would
+    # silently run a plain LIF with them
+    params = event.AdaptiveLIFParams(tau_mem=1e-2, tau_syn=5e-3)
+    make = getattr(event, layer)
+    with pytest.raises(TypeError, match="`params` must be event.LIFParams"):
+        make(2, 3, params=params, t_max=0.05, max_spikes=3, key=jax.random.PRNGKey(0))

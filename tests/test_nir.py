@@ -181,6 +181,13 @@ def test_export_refuses_unknown_layer():
         jnir.to_nir(snn.Sequential([eqx.nn.Linear(2, 3, key=jax.random.PRNGKey(0))]))
 
 
+def test_export_refuses_delays():
+    layer = event.LIF(2, 3, t_max=T_MAX, max_spikes=3, key=jax.random.PRNGKey(0),
+                      delay=jnp.full((2, 3), 1e-3))
+    with pytest.raises(TypeError, match="layer 0 \\(LIF\\) has synaptic delays"):
+        jnir.to_nir(snn.Sequential([layer]))
+
+
 # ----------------------------------------------------------------------------- round trips
 def test_roundtrip_event_file_identical(tmp_path):
     net = _event_net(jax.random.PRNGKey(1))

@@ -553,6 +553,9 @@ class RecurrentEventPropLIF(eqx.Module):
         ``weight_rec ~ N(rec_init_mean, rec_init_std^2) / size`` (then masked)."""
         params = LIFParams() if params is None else params
         where = type(self).__name__
+        if not isinstance(params, LIFParams):
+            raise TypeError(f"{where}: `params` must be event.LIFParams, got "
+                            f"{type(params).__name__} (EventProp is the LIF's adjoint only).")
         in_size = check_size(in_size, "in_size", where)
         size = check_size(size, "size", where)
         max_spikes = check_size(max_spikes, "max_spikes", where)

@@ -534,6 +534,10 @@ class LIF(AbstractEventLayer):
     ):
         params = LIFParams() if params is None else params
         where = type(self).__name__
+        if not isinstance(params, LIFParams):
+            raise TypeError(f"{where}: `params` must be event.LIFParams, got "
+                            f"{type(params).__name__} (event.IF and event.AdaptiveLIF are the "
+                            "layers of the other neuron models).")
         in_size = check_size(in_size, "in_size", where)
         out_size = check_size(out_size, "out_size", where)
         if weight is None:

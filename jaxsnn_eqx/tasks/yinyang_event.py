@@ -377,6 +377,10 @@ def parse(argv: list[str] | None = None, *, method: str | None = None,
         if given.layered and not fixed["layered"]:
             parser.error(f"--layered contradicts the method {method!r} (one masked recurrent "
                          "population); use --method eventprop-layered instead.")
+    if args.delays and not (args.layered or args.gradient == "analytical"):
+        parser.error("--delays needs a layered network (--layered, or --method analytical / "
+                     "eventprop-layered): in the recurrent population each input spike becomes "
+                     "one event per neuron (about 600 per sample, ~11x slower per epoch).")
     args.method = method_of(argv, method)
     return args
 
