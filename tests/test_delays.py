@@ -442,15 +442,6 @@ def test_delay_patterns_need_delays(tmp_path):
     assert res["test_accuracy_weights_only"] < 0.5
 
 
-def test_yinyang_delays_need_a_layered_network(capsys):
-    from jaxsnn_eqx import cli
-
-    with pytest.raises(SystemExit) as info:
-        cli.main(["train", "yinyang", "--method", "eventprop", "--delays"])
-    assert info.value.code == 2
-    assert "--delays needs a layered network" in capsys.readouterr().err
-
-
 def test_delay_patterns_is_a_cli_task(capsys):
     from jaxsnn_eqx import cli
 

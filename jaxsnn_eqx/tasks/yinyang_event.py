@@ -103,7 +103,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="weight of the early-correct-spike term alpha (exp(t/tau_mem) - 1)")
     g.add_argument("--delays", action="store_true",
                    help="learnable synaptic delays on the input -> hidden connections (one per "
-                        "connection), trained with the weights")
+                        "connection), trained with the weights; in the recurrent population each "
+                        "input spike then becomes one event per neuron (an epoch ~11x slower: "
+                        "prefer a layered network)")
     g.add_argument("--delay-init", type=float, default=0.0,
                    help="with --delays: initial delays ~ U(0, DELAY_INIT) (s); 0: all zero")
     g.add_argument("--bump", type=float, default=1e-3,
@@ -377,10 +379,6 @@ def parse(argv: list[str] | None = None, *, method: str | None = None,
         if given.layered and not fixed["layered"]:
             parser.error(f"--layered contradicts the method {method!r} (one masked recurrent "
                          "population); use --method eventprop-layered instead.")
-    if args.delays and not (args.layered or args.gradient == "analytical"):
-        parser.error("--delays needs a layered network (--layered, or --method analytical / "
-                     "eventprop-layered): in the recurrent population each input spike becomes "
-                     "one event per neuron (about 600 per sample, ~11x slower per epoch).")
     args.method = method_of(argv, method)
     return args
 
