@@ -85,11 +85,55 @@ def _lif_neuron_behaviour(n):
     return n.next_threshold_crossing(st, jnp.full((3,), T_MAX)), st2, st3
 
 
+P_IF = event.IFParams(tau_mem=1e-2, tau_syn=5e-3, v_th=1.0, t_refrac=1e-3)
+P_ALIF = event.AdaptiveLIFParams(tau_mem=1e-2, tau_syn=5e-3, tau_adapt=5e-2, b=0.2,
+                                 t_refrac=1e-3)
+ALIF_STATE = event.AdaptiveLIFState(v=jnp.array([0.2, 0.5, 0.9]), i=jnp.array([1.5, 3.0, 0.5]),
+                                    a=jnp.array([0.0, 0.3, 0.1]), r=jnp.array([0.0, 1e-3, 0.0]))
+
+
+def _neuron_behaviour(n, st=None):
+    """A neuron's three methods on a fixed state (LIF-shaped unless ``st`` is given)."""
+    if st is None:
+        st = event.LIFState(v=jnp.array([0.2, 0.5, 0.9]), i=jnp.array([1.5, 3.0, 0.5]),
+                            r=jnp.array([0.0, 1e-3, 0.0]))
+    st2 = n.integrate(st, jnp.full((3,), 2e-3))
+    st3 = n.transition(st2, event.Transition(weight=jnp.array([0.01, 0.0, -0.01]),
+                                             fired=jnp.array([False, True, False])))
+    return n.next_threshold_crossing(st, jnp.full((3,), T_MAX)), st2, st3
+
+
 MODULES: dict[str, ModuleCase] = {
+    # other neuron models
+    "event.IF": ModuleCase(
+        lambda: event.IF(4, 5, params=P_IF, t_max=T_MAX, max_spikes=64, key=KEY),
+        _call(S_IN), lambda m: m.weight),
+    "event.AdaptiveLIF": ModuleCase(
+        lambda: event.AdaptiveLIF(4, 5, params=P_ALIF, t_max=T_MAX, max_spikes=64, key=KEY),
+        _call(S_IN), lambda m: m.weight),
+    "event.IFParams": ModuleCase(
+        lambda: event.IFParams(tau_mem=jnp.asarray(1e-2), tau_syn=jnp.asarray(5e-3)),
+        _apply(lambda p: _neuron_behaviour(event.IFNeuron(p))), lambda m: m.tau_syn),
+    "event.IFNeuron": ModuleCase(lambda: event.IFNeuron(P_IF), _apply(_neuron_behaviour),
+                                 lambda m: m.params.v_th),
+    "event.AdaptiveLIFParams": ModuleCase(
+        lambda: event.AdaptiveLIFParams(tau_adapt=jnp.asarray(5e-2), b=jnp.asarray(0.2)),
+        _apply(lambda p: _neuron_behaviour(event.AdaptiveLIFNeuron(p), ALIF_STATE)),
+        lambda m: m.b),
+    "event.AdaptiveLIFNeuron": ModuleCase(
+        lambda: event.AdaptiveLIFNeuron(P_ALIF),
+        _apply(lambda n: _neuron_behaviour(n, ALIF_STATE)), lambda m: m.params.tau_adapt),
+    "event.AdaptiveLIFState": ModuleCase(
+        lambda: ALIF_STATE,
+        _apply(lambda s: _neuron_behaviour(event.AdaptiveLIFNeuron(P_ALIF), s)),
+        lambda m: m.a),
     # event layers
     "event.LIF": ModuleCase(_event_lif(), _call(S_IN), lambda m: m.weight),
     "event.LIF[single_spike]": ModuleCase(_event_lif(single_spike=True, max_spikes=5),
                                           _call(S_IN), lambda m: m.weight),
+    "event.LIF[delay]": ModuleCase(
+        _event_lif(delay=jnp.linspace(0.0, 2e-3, 20).reshape(4, 5)), _call(S_IN),
+        lambda m: m.delay),
     "event.EventPropLIF": ModuleCase(
         lambda: event.EventPropLIF(4, 5, params=P, t_max=T_MAX, max_spikes=64, key=KEY),
         _call(S_IN), lambda m: m.weight),

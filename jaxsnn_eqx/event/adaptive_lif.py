@@ -51,13 +51,12 @@ neuron: `event.EventPropLIF` is the adjoint of the LIF equations and refuses it.
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ..checks import check_size, check_weight
+from ..checks import check_size
 from .integrate_fire import _forbid_eventprop, _validate
-from .kernel import AbstractEventLayer, Backward
+from .kernel import AbstractEventLayer, Backward, layer_weight
 from .lif import lif_weight_scale, membrane
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root, newton_bracketed
@@ -304,14 +303,9 @@ class AdaptiveLIF(AbstractEventLayer):
         _forbid_eventprop(where, backward)
         in_size = check_size(in_size, "in_size", where)
         out_size = check_size(out_size, "out_size", where)
-        if weight is None:
-            if key is None:
-                raise ValueError(f"{where}: pass `key` (for the weight init) or `weight`.")
-            dtype = jnp.result_type(float) if dtype is None else dtype
-            z = jax.random.normal(key, (in_size, out_size), dtype)
-            weight = lif_weight_scale(params) * (init_mean + init_std * z) / in_size
-        weight = check_weight(weight, (in_size, out_size), where)
-        self.weight = weight if dtype is None else weight.astype(dtype)
+        self.weight = layer_weight(weight, key, in_size, out_size,
+                                   scale=lambda: lif_weight_scale(params), init_mean=init_mean,
+                                   init_std=init_std, dtype=dtype, where=where)
         self.params = params
         self.in_size = in_size
         self.out_size = out_size

@@ -32,13 +32,12 @@ function theorem, `solvers.implicit_root`). EventProp is not available for this 
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ..checks import check_size, check_weight
-from .kernel import AbstractEventLayer, Backward
+from ..checks import check_size
+from .kernel import AbstractEventLayer, Backward, layer_weight
 from .lif import LIFState, _concrete
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root
@@ -265,14 +264,9 @@ class IF(AbstractEventLayer):
         _forbid_eventprop(where, backward)
         in_size = check_size(in_size, "in_size", where)
         out_size = check_size(out_size, "out_size", where)
-        if weight is None:
-            if key is None:
-                raise ValueError(f"{where}: pass `key` (for the weight init) or `weight`.")
-            dtype = jnp.result_type(float) if dtype is None else dtype
-            z = jax.random.normal(key, (in_size, out_size), dtype)
-            weight = if_weight_scale(params) * (init_mean + init_std * z) / in_size
-        weight = check_weight(weight, (in_size, out_size), where)
-        self.weight = weight if dtype is None else weight.astype(dtype)
+        self.weight = layer_weight(weight, key, in_size, out_size,
+                                   scale=lambda: if_weight_scale(params), init_mean=init_mean,
+                                   init_std=init_std, dtype=dtype, where=where)
         self.params = params
         self.in_size = in_size
         self.out_size = out_size

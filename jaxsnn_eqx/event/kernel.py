@@ -656,6 +656,32 @@ def _sorted_along(time, idx):
 
 
 # ----------------------------------------------------------------------------- layers
+def layer_weight(
+    weight: Float[ArrayLike, "in_size out_size"] | None,
+    key: Any,
+    in_size: int,
+    out_size: int,
+    *,
+    scale: Callable[[], Any],
+    init_mean: float,
+    init_std: float,
+    dtype: Any,
+    where: str,
+) -> Float[Array, "in_size out_size"]:
+    """A feed-forward event layer's ``(in_size, out_size)`` weight (V s): ``weight`` checked
+    (and cast to ``dtype`` when given), or drawn from ``key`` as ``scale() (init_mean + init_std
+    z) / in_size`` with ``z ~ N(0, 1)`` in ``dtype`` (default: the default float); ``scale()``
+    is the model's threshold-reaching weight (e.g. `lif_weight_scale`)."""
+    if weight is None:
+        if key is None:
+            raise ValueError(f"{where}: pass `key` (for the weight init) or `weight`.")
+        dtype = jnp.result_type(float) if dtype is None else dtype
+        z = jax.random.normal(key, (in_size, out_size), dtype)
+        weight = scale() * (init_mean + init_std * z) / in_size
+    weight = check_weight(weight, (in_size, out_size), where)
+    return weight if dtype is None else weight.astype(dtype)
+
+
 class AbstractEventLayer(eqx.Module):
     """A population of event neurons with input weights; ``layer(spikes) -> Spikes``.
 

@@ -32,9 +32,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ..checks import check_size, check_weight
+from ..checks import check_size
 from ..spikes import Spikes
-from .kernel import AbstractEventLayer, Backward, check_delay
+from .kernel import AbstractEventLayer, Backward, check_delay, layer_weight
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root, newton_bracketed
 
@@ -540,15 +540,9 @@ class LIF(AbstractEventLayer):
                             "layers of the other neuron models).")
         in_size = check_size(in_size, "in_size", where)
         out_size = check_size(out_size, "out_size", where)
-        if weight is None:
-            if key is None:
-                raise ValueError(f"{where}: pass `key` (for the weight init) or `weight`.")
-            dtype = jnp.result_type(float) if dtype is None else dtype
-            w1 = lif_weight_scale(params)
-            z = jax.random.normal(key, (in_size, out_size), dtype)
-            weight = w1 * (init_mean + init_std * z) / in_size
-        weight = check_weight(weight, (in_size, out_size), where)
-        self.weight = weight if dtype is None else weight.astype(dtype)
+        self.weight = layer_weight(weight, key, in_size, out_size,
+                                   scale=lambda: lif_weight_scale(params), init_mean=init_mean,
+                                   init_std=init_std, dtype=dtype, where=where)
         self.params = params
         self.delay = None if delay is None else check_delay(
             delay, in_size, out_size, where, dtype=self.weight.dtype)

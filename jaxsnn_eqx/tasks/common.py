@@ -184,6 +184,47 @@ def run_splits(args: argparse.Namespace, splits: dict, *, encode, build_model, m
                     **fit_kwargs)
 
 
+def add_ttfs_arguments(group, *, hidden: int, n_in: int, init_hidden: tuple[float, float],
+                       init_out: tuple[float, float], t_late_help: str) -> None:
+    """The flags of a first-spike-time event network (`event_network`, `time_loss`): neuron,
+    latency code, weight init, loss and weight bumping, shared by the event tasks; ``hidden``,
+    ``init_hidden``, ``init_out`` are the task's defaults, ``n_in`` its input count (for the
+    help), ``t_late_help`` the meaning of ``--t-late`` in its encoding."""
+    g = group
+    g.add_argument("--hidden", type=positive_int, default=hidden, help="hidden LIF neurons")
+    g.add_argument("--tau-syn", type=positive_float, default=5e-3, help="synaptic tau (s)")
+    g.add_argument("--ratio", type=positive_float, default=2.0, help="tau_mem / tau_syn")
+    g.add_argument("--v-th", type=positive_float, default=1.0, help="threshold (V), v_leak = 0")
+    g.add_argument("--t-late", type=positive_float, default=None,
+                   help=f"{t_late_help} (default: 2 tau_syn)%(default).0s")
+    g.add_argument("--bias-time", type=float, default=None,
+                   help="bias input spike time (s) (default: 0.9 tau_syn)%(default).0s")
+    g.add_argument("--t-max", type=positive_float, default=None,
+                   help="simulated duration (s) (default: 4 t_late)%(default).0s")
+    g.add_argument("--init-hidden", type=float, nargs=2, default=init_hidden,
+                   metavar=("MEAN", "STD"),
+                   help=f"hidden weights ~ N(MEAN, STD^2) w1 / {n_in} (w1: threshold-reaching "
+                        "weight)")
+    g.add_argument("--init-out", type=float, nargs=2, default=init_out, metavar=("MEAN", "STD"),
+                   help="output weights ~ N(MEAN, STD^2) w1 / hidden")
+    g.add_argument("--loss", choices=("mse", "ce"), default="mse",
+                   help="mse: squared error of the output first-spike times to target times "
+                        "(--t-correct for the label, --t-wrong for the others; keeps every "
+                        "output firing); ce: cross entropy of softmax(-t / tau_loss)")
+    g.add_argument("--t-correct", type=positive_float, default=None,
+                   help="target time of the correct output (s) (default: 1.5 tau_syn)%(default).0s")
+    g.add_argument("--t-wrong", type=positive_float, default=None,
+                   help="target time of the wrong outputs (s) (default: 2.5 tau_syn)%(default).0s")
+    g.add_argument("--tau-loss", type=positive_float, default=None,
+                   help="softmax temperature of the TTFS cross entropy (s) (default: tau_syn)"
+                        "%(default).0s")
+    g.add_argument("--alpha", type=float, default=3e-3,
+                   help="weight of the early-correct-spike term alpha (exp(t/tau_mem) - 1)")
+    g.add_argument("--bump", type=float, default=1e-3,
+                   help="weight bumping: strength of the push that raises the input weights of "
+                        "neurons silent in a batch (0: off)")
+
+
 def event_network(key: jax.Array, args: argparse.Namespace, n_in: int, n_out: int):
     """A `Sequential` of two single-spike event layers ``n_in``-``args.hidden``-``n_out``:
     `event.LIF` (``args.gradient == "analytical"``: autodiff through the spike times) or

@@ -46,13 +46,13 @@ from . import yinyang_discrete, yinyang_event
 from .common import (
     Activity,
     FigureHooks,
+    add_ttfs_arguments,
     announce,
     base_parser,
     event_network,
     event_outputs,
     finish,
     positive_float,
-    positive_int,
     run_splits,
     spike_list,
     time_loss,
@@ -87,35 +87,10 @@ DISCRETE_NETWORK = dict(hidden=200, recurrent=False, dt=5e-4, t_late=1e-2, t_max
 
 def _add_event_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("event-based digits")
-    g.add_argument("--hidden", type=positive_int, default=100, help="hidden LIF neurons")
-    g.add_argument("--tau-syn", type=positive_float, default=5e-3, help="synaptic tau (s)")
-    g.add_argument("--ratio", type=positive_float, default=2.0, help="tau_mem / tau_syn")
-    g.add_argument("--v-th", type=positive_float, default=1.0, help="threshold (V), v_leak = 0")
-    g.add_argument("--t-late", type=positive_float, default=None,
-                   help="input spike time of an empty pixel (s); a full pixel (16) fires at t=0 "
-                        "(default: 2 tau_syn)%(default).0s")
-    g.add_argument("--bias-time", type=float, default=None,
-                   help="bias input spike time (s) (default: 0.9 tau_syn)%(default).0s")
-    g.add_argument("--t-max", type=positive_float, default=None,
-                   help="simulated duration (s) (default: 4 t_late)%(default).0s")
-    g.add_argument("--init-hidden", type=float, nargs=2, default=(6.0, 3.0),
-                   metavar=("MEAN", "STD"), help="hidden weights ~ N(MEAN, STD^2) w1 / 65")
-    g.add_argument("--init-out", type=float, nargs=2, default=(10.0, 20.0),
-                   metavar=("MEAN", "STD"), help="output weights ~ N(MEAN, STD^2) w1 / hidden")
-    g.add_argument("--loss", choices=("mse", "ce"), default="mse",
-                   help="mse: squared error of the output first-spike times to target times; "
-                        "ce: cross entropy of softmax(-t / tau_loss)")
-    g.add_argument("--t-correct", type=positive_float, default=None,
-                   help="target time of the correct output (s) (default: 1.5 tau_syn)%(default).0s")
-    g.add_argument("--t-wrong", type=positive_float, default=None,
-                   help="target time of the wrong outputs (s) (default: 2.5 tau_syn)%(default).0s")
-    g.add_argument("--tau-loss", type=positive_float, default=None,
-                   help="softmax temperature of the TTFS cross entropy (s) (default: tau_syn)"
-                        "%(default).0s")
-    g.add_argument("--alpha", type=float, default=3e-3,
-                   help="weight of the early-correct-spike term of --loss ce")
-    g.add_argument("--bump", type=float, default=1e-3,
-                   help="weight bumping for neurons silent in a batch (0: off)")
+    add_ttfs_arguments(g, hidden=100, n_in=N_IN, init_hidden=(6.0, 3.0),
+                       init_out=(10.0, 20.0),
+                       t_late_help="input spike time of an empty pixel (s); a full pixel (16) "
+                                   "fires at t=0")
     g.add_argument("--jitter", type=float, default=1.5e-3,
                    help="std (s) of Gaussian noise on the training input spike times, a fresh "
                         "draw every step (0: off)")

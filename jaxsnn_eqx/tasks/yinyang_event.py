@@ -39,11 +39,10 @@ from ..containers import Sequential
 from .common import (
     Activity,
     FigureHooks,
+    add_ttfs_arguments,
     announce,
     base_parser,
     finish,
-    positive_float,
-    positive_int,
     run_yinyang,
     spike_list,
     unit_factors,
@@ -72,35 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--layered", action="store_true",
                    help="a Sequential of EventPropLIF layers instead of one masked recurrent "
                         "population")
-    g.add_argument("--hidden", type=positive_int, default=120, help="hidden LIF neurons")
-    g.add_argument("--tau-syn", type=positive_float, default=5e-3, help="synaptic tau (s)")
-    g.add_argument("--ratio", type=positive_float, default=2.0, help="tau_mem / tau_syn")
-    g.add_argument("--v-th", type=positive_float, default=1.0, help="threshold (V), v_leak = 0")
-    g.add_argument("--t-late", type=positive_float, default=None,
-                   help="input time of feature value 1 (s); value 0 at t=0 (default: 2 tau_syn)"
-                        "%(default).0s")
-    g.add_argument("--bias-time", type=float, default=None,
-                   help="bias input spike time (s) (default: 0.9 tau_syn)%(default).0s")
-    g.add_argument("--t-max", type=positive_float, default=None,
-                   help="simulated duration (s) (default: 4 t_late)%(default).0s")
-    g.add_argument("--init-hidden", type=float, nargs=2, default=(3.75, 2.0),
-                   metavar=("MEAN", "STD"),
-                   help="hidden weights ~ N(MEAN, STD^2) w1 / 5 (w1: threshold-reaching weight)")
-    g.add_argument("--init-out", type=float, nargs=2, default=(15.0, 24.0), metavar=("MEAN", "STD"),
-                   help="output weights ~ N(MEAN, STD^2) w1 / hidden")
-    g.add_argument("--loss", choices=("mse", "ce"), default="mse",
-                   help="mse: squared error of the output first-spike times to target times "
-                        "(--t-correct for the label, --t-wrong for the others; keeps every "
-                        "output firing); ce: cross entropy of softmax(-t / tau_loss)")
-    g.add_argument("--t-correct", type=positive_float, default=None,
-                   help="target time of the correct output (s) (default: 1.5 tau_syn)%(default).0s")
-    g.add_argument("--t-wrong", type=positive_float, default=None,
-                   help="target time of the wrong outputs (s) (default: 2.5 tau_syn)%(default).0s")
-    g.add_argument("--tau-loss", type=positive_float, default=None,
-                   help="softmax temperature of the TTFS cross entropy (s) (default: tau_syn)"
-                        "%(default).0s")
-    g.add_argument("--alpha", type=float, default=3e-3,
-                   help="weight of the early-correct-spike term alpha (exp(t/tau_mem) - 1)")
+    add_ttfs_arguments(g, hidden=120, n_in=5, init_hidden=(3.75, 2.0), init_out=(15.0, 24.0),
+                       t_late_help="input time of feature value 1 (s); value 0 at t=0")
     g.add_argument("--delays", action="store_true",
                    help="learnable synaptic delays on the input -> hidden connections (one per "
                         "connection), trained with the weights; in the recurrent population each "
@@ -108,9 +80,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "prefer a layered network)")
     g.add_argument("--delay-init", type=float, default=0.0,
                    help="with --delays: initial delays ~ U(0, DELAY_INIT) (s); 0: all zero")
-    g.add_argument("--bump", type=float, default=1e-3,
-                   help="weight bumping: strength of the push that raises the input weights of "
-                        "neurons silent in a batch (0: off)")
     return parser
 
 
