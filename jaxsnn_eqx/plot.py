@@ -305,18 +305,25 @@ def readout_figure(values, labels, label: str, *, kind: str = "event", t_max: fl
     colors = _class_colors(len(names))
     for c, ax in enumerate(axes):
         rows = values[labels == c]
-        groups = ([(f"neuron {names[c]}", rows[:, c], colors[c]),
-                   ("the other neurons", np.delete(rows, c, axis=1).ravel(), "0.5")] if many
-                  else [(f"neuron {names[j]}", rows[:, j], colors[j])
-                        for j in range(values.shape[1])])
-        for name, v, color in groups:
+        # the other neurons pooled as a black outline (a filled grey could be a class colour)
+        groups = ([(f"neuron {names[c]}", rows[:, c], colors[c], "stepfilled"),
+                   ("the other neurons", np.delete(rows, c, axis=1).ravel(), "k", "step")]
+                  if many else [(f"neuron {names[j]}", rows[:, j], colors[j], "stepfilled")
+                                for j in range(values.shape[1])])
+        for name, v, color, histtype in groups:
             silent = int(np.sum(~np.isfinite(v)))
             extra = f" ({silent} silent)" if kind == "event" and silent else ""
-            ax.hist(v[np.isfinite(v)] * factor, bins=bins, color=color, alpha=0.55,
+            ax.hist(v[np.isfinite(v)] * factor, bins=bins, color=color, histtype=histtype,
+                    alpha=0.55 if histtype == "stepfilled" else 0.8,
                     label=f"{name}{extra}", density=many)
-        ax.set(title=f"samples of class {names[c]} ({len(rows)})",
-               xlabel=label.replace("(s)", f"({unit})") if unit else label)
+        ax.set(title=f"samples of class {names[c]} ({len(rows)})")
         ax.legend(fontsize=7)
+    xlabel = label.replace("(s)", f"({unit})") if unit else label
+    if many:  # one axis label for the grid (per-panel labels would overlap)
+        fig.supxlabel(xlabel, fontsize=9)
+    else:
+        for ax in axes:
+            ax.set_xlabel(xlabel)
     axes[0].set_ylabel("test samples" if not many else "density")
     if title:
         fig.suptitle(title, fontsize=9)
