@@ -9,7 +9,9 @@ it (single-spike layers solved all at once, ``method="auto"``) and forced throug
 
 With ``--jaxsnn-python`` (a Python with ``jaxsnn==0.3.0`` installed, see
 ``benchmarks/jaxsnn_baseline.py``) the published jaxsnn's own Yin-Yang analytical epoch is timed
-in the same run, and every row gets its speed-up over it. Usage::
+in the same run, and every row gets its speed-up over it (column ``jaxsnn/x``); its recurrent
+EventProp example is timed too and compared with the masked recurrent population (last line).
+Usage::
 
     python -m venv /tmp/jaxsnn-venv && /tmp/jaxsnn-venv/bin/pip install jaxsnn==0.3.0
     python benchmarks/event_yinyang.py [--repeat 3] [--ratio 2.0] \
@@ -112,17 +114,17 @@ def ann_reference(x, targs):
     return mlp, ann_loss, times
 
 
-def jaxsnn_row(python: str, repeat: int):
-    """(name, compile s, epoch s, note) of jaxsnn's own epoch, run by ``python``."""
+def jaxsnn_row(python: str, repeat: int, example: str = "analytical"):
+    """(name, compile s, epoch s) of one of jaxsnn's own examples' epoch, run by ``python``."""
     script = pathlib.Path(__file__).with_name("jaxsnn_baseline.py")
-    proc = subprocess.run([python, str(script), "--repeat", str(repeat)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run([python, str(script), "--repeat", str(repeat), "--example", example],
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         print(proc.stderr[-2000:])
-        return ("jaxsnn 0.3.0 (failed, see above)", float("nan"), float("nan"))
+        return (f"jaxsnn 0.3.0 {example} (failed, see above)", float("nan"), float("nan"))
     r = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"jaxsnn notes: {r['notes']}")
-    return (f"jaxsnn {r['jaxsnn_version']} yinyang_analytical", r["compile_s"], r["epoch_s"])
+    print(f"jaxsnn notes ({example}): {r['notes']}")
+    return (r["name"], r["compile_s"], r["epoch_s"])
 
 
 def main(argv=None):
@@ -159,15 +161,22 @@ def main(argv=None):
                  *epoch_timer(mlp, ann_loss, times, y, 64, optimizer, a.repeat)))
     if a.jaxsnn_python:
         rows.append(jaxsnn_row(a.jaxsnn_python, a.repeat))
+        rows.append(jaxsnn_row(a.jaxsnn_python, a.repeat, "recurrent-eventprop"))
 
     ann = next(e for n, _, e in rows if n.startswith("ANN"))
     ref = next((e for n, _, e in rows if n.startswith("jaxsnn")), float("nan"))
+    ref_rec = next((e for n, _, e in rows if n.startswith("jaxsnn") and "recurrent" in n),
+                   float("nan"))
+    ours_rec = next(e for n, _, e in rows if n.endswith("EventProp recurrent"))
     device = jax.devices()[0].device_kind
     print(f"device: {device}, x64: {jax.config.jax_enable_x64}, "
           f"tau_mem/tau_syn = {a.ratio}, 5000 samples, batch 64, best of {a.repeat}")
     print(f"{'model':42s} {'compile s':>10s} {'epoch s':>10s} {'x ANN':>8s} {'jaxsnn/x':>9s}")
     for name, c, e in rows:
         print(f"{name:42s} {c:10.2f} {e:10.3f} {e / ann:8.1f} {ref / e:9.1f}")
+    if a.jaxsnn_python:
+        print(f"recurrent EventProp (masked population) vs jaxsnn's recurrent EventProp "
+              f"example: {ref_rec / ours_rec:.1f}x faster per epoch")
     if a.json:
         table = [dict(model=n.strip(), compile_s=c, epoch_s=e, x_ann=e / ann, jaxsnn_over=ref / e)
                  for n, c, e in rows]

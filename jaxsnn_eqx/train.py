@@ -50,6 +50,30 @@ Starting and resuming (``resume``, ``overwrite``, ``extend``; the CLI flags of t
   follow the new schedule, so the result differs from an uninterrupted run of the new length.
 * Resuming a finished run with the same settings trains nothing and tests the saved model again.
 * A manifest written by another jaxsnn_eqx version is resumed with a warning.
+* The device count (``devices``) may differ when resuming (the maths is the same; only the order
+  of the gradient sum changes): ``device_history`` in the manifest and in ``results.json``
+  records on how many devices each stretch of epochs ran.
+
+Several devices (``devices``; the tasks' ``--devices N``): data parallelism with JAX's own
+sharding. A `jax.sharding.Mesh` with one axis ``"batch"`` spans the first ``devices`` of
+`jax.devices()`; the model, the optimizer state, the data set and the shuffling are replicated
+on every device (``NamedSharding(mesh, P())``), and inside the compiled step each minibatch is
+split along its leading (sample) axis (``NamedSharding(mesh, P("batch"))``), so every device
+runs the forward and backward pass of ``batch_size / devices`` samples and XLA inserts the
+all-reduce of the gradients (the loss is a mean over the batch). ``batch_size`` must be a
+multiple of ``devices``; evaluation batches are rounded up to one (the padding is masked out
+of the count, so accuracies do not change). ``devices=1`` (the default) compiles exactly the
+single-device program. On a CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (set
+before JAX is imported) makes N host devices to try it.
+
+Several processes (one per host, `init_distributed` first): the mesh spans every process's
+devices (`jax.devices()` is global), so ``devices`` must then be ``None`` / 0 (all) or
+`jax.device_count()` (or 1: each process trains alone on its first device, the same run
+everywhere, process 0 writing it). Every process runs `fit` with the same arguments and the
+same full data set (the tasks draw it from the seed): it is replicated, and the compiled step
+picks each device's share of the batch, so no process needs to know which samples its devices
+take. Process 0 alone writes the run folder (and `write_results`); to resume, every process
+reads it, so ``out`` must then lie on a file system every host sees.
 """
 
 from __future__ import annotations
@@ -70,11 +94,13 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, Scalar
 
 __all__ = [
     "fit", "evaluate", "make_optimizer", "load_results", "load_model", "write_results",
-    "RunFolderError", "IGNORED_ON_RESUME", "MANIFEST_FORMAT",
+    "init_distributed", "RunFolderError", "IGNORED_ON_RESUME", "MANIFEST_FORMAT",
 ]
 
 LossFn = Callable[[Any, Any, Int[Array, " batch"]], Scalar]
@@ -85,7 +111,10 @@ MANIFEST_FORMAT = 1
 CHECKPOINTS = ("last_model.eqx", "opt_state.eqx", "model.eqx")
 RUN_FILES = (MANIFEST, "results.json", *CHECKPOINTS)
 #: ``config`` keys that do not change the result, so they may differ when resuming.
-IGNORED_ON_RESUME = frozenset({"out", "resume", "overwrite", "extend", "progress", "plot"})
+#: ``devices`` and the multi-host flags among them: the device count changes only the order of
+#: the gradient sum (a change is recorded in ``device_history``).
+IGNORED_ON_RESUME = frozenset({"out", "resume", "overwrite", "extend", "progress", "plot",
+                               "devices", "coordinator", "num_processes", "process_id"})
 _FIT_KEYS = ("epochs", "batch_size", "n_train", "select", "with_key", "key")
 
 
@@ -147,17 +176,25 @@ def _n_samples(data: tuple[Any, Array], name: str) -> int:
 
 def evaluate(
     model: Any, predict_fn: PredictFn, data: tuple[Any, Array], batch_size: int = 1000,
-    *, key: PRNGKeyArray | None = None,
+    *, key: PRNGKeyArray | None = None, devices: int | None = 1,
 ) -> float:
     """Accuracy of ``predict_fn`` on ``data = (X, y)``, in batches of ``batch_size``; with
-    ``key``, ``predict_fn(model, X, key)`` gets a key per batch (noisy forward passes)."""
-    return _make_evaluator(model, predict_fn, data, batch_size, key)(model)
+    ``key``, ``predict_fn(model, X, key)`` gets a key per batch (noisy forward passes).
+    ``devices``: split each batch over that many devices as `fit` does (``None`` / 0: all; the
+    batch is rounded up to a multiple of it, the padding does not count)."""
+    mesh = _data_mesh(devices, None, "evaluate")
+    return _make_evaluator(model, predict_fn, data, batch_size, key, mesh)(model)
 
 
-def _make_evaluator(model, predict_fn, data, batch_size, key=None) -> Callable[[Any], float]:
+def _make_evaluator(model, predict_fn, data, batch_size, key=None,
+                    mesh: Mesh | None = None) -> Callable[[Any], float]:
+    """``model -> accuracy`` on ``data``, compiled once (for ``mesh``: each batch split over
+    its devices, everything else replicated)."""
     x, y = data
     n = _n_samples(data, "data")
     batch_size = min(batch_size, n)
+    if mesh is not None:  # equal shares: round up, the padding is masked below
+        batch_size = -(-batch_size // mesh.size) * mesh.size
     nb = -(-n // batch_size)
     pad = nb * batch_size - n
     # Pad by repeating the first samples, then mask them out of the count.
@@ -165,24 +202,35 @@ def _make_evaluator(model, predict_fn, data, batch_size, key=None) -> Callable[[
     weight = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(nb, batch_size)
     dyn0, static = eqx.partition(model, eqx.is_array)
     keys = None if key is None else jax.random.split(key, nb)
+    split = _batch_splitter(mesh)
 
-    def correct(dyn, x, y):
+    def correct(dyn, x, y, idx, weight, keys):
         m = eqx.combine(dyn, static)
 
         def body(total, inp):
             bidx, w, k = inp
-            xb = jtu.tree_map(lambda a: a[bidx], x)
+            xb = split(jtu.tree_map(lambda a: a[bidx], x))
             pred = predict_fn(m, xb) if k is None else predict_fn(m, xb, k)
             return total + jnp.sum(w * (pred == y[bidx])), None
 
         total, _ = jax.lax.scan(body, jnp.zeros(()), (idx, weight, keys))
         return total
 
-    compiled = jax.jit(correct).lower(dyn0, x, y).compile()
+    if mesh is None:
+        compiled = jax.jit(lambda dyn, x, y: correct(dyn, x, y, idx, weight, keys)).lower(
+            dyn0, x, y).compile()
+        args = (x, y)
+    else:
+        rep = NamedSharding(mesh, P())
+        dyn0, *args = _place((dyn0, x, y, idx, weight, keys), rep)
+        compiled = jax.jit(correct, in_shardings=rep, out_shardings=rep).lower(
+            dyn0, *args).compile()
 
     def run(model) -> float:
         dyn, _ = eqx.partition(model, eqx.is_array)
-        return float(compiled(dyn, x, y)) / n
+        if mesh is not None:
+            dyn = _place(dyn, NamedSharding(mesh, P()))
+        return float(compiled(dyn, *args)) / n
 
     return run
 
@@ -201,13 +249,15 @@ def _finite_flags(tree) -> tuple[list[str], Bool[Array, " leaves"]]:
 
 
 def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key=False,
-              check_finite=True):
+              check_finite=True, mesh: Mesh | None = None):
     """Build ``(dyn, opt_state, X, y, perm, key) -> (dyn, opt_state, losses, finite)``: one
     scanned epoch (``key`` split into one key per step when ``with_key``). ``finite`` is
     ``(steps, leaves)`` bool: per step, whether each gradient leaf and then each updated
     parameter leaf is finite; their names (``("gradient" | "parameter", path)``) fill the
-    returned list when the epoch is traced."""
+    returned list when the epoch is traced. With ``mesh``, every minibatch (``X`` and ``y``)
+    is split along its sample axis over the mesh's ``"batch"`` axis."""
     names: list[tuple[str, str]] = []
+    split = _batch_splitter(mesh)
 
     def epoch(dyn, opt_state, x, y, perm, key):
         nb = perm.shape[0] // batch_size
@@ -218,8 +268,8 @@ def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key=Fals
             bidx, k = step
             dyn, opt_state = carry
             model = eqx.combine(dyn, static)
-            xb = jtu.tree_map(lambda a: a[bidx], x)
-            args = (model, xb, y[bidx]) + ((k,) if with_key else ())
+            xb, yb = split((jtu.tree_map(lambda a: a[bidx], x), y[bidx]))
+            args = (model, xb, yb) + ((k,) if with_key else ())
             loss, grads = eqx.filter_value_and_grad(loss_fn)(*args)
             params = eqx.filter(model, eqx.is_inexact_array)
             updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -241,6 +291,128 @@ def _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key=Fals
         return dyn, opt_state, losses, finite
 
     return epoch, names
+
+
+def _batch_splitter(mesh: Mesh | None) -> Callable[[Any], Any]:
+    """``tree -> tree`` that, inside a compiled function, splits every leaf along its leading
+    (sample) axis over the ``"batch"`` axis of ``mesh`` (the identity for ``mesh=None``)."""
+    if mesh is None:
+        return lambda tree: tree
+    sharding = NamedSharding(mesh, P("batch"))
+    return lambda tree: jtu.tree_map(
+        lambda a: jax.lax.with_sharding_constraint(a, sharding), tree)
+
+
+def _data_mesh(devices: int | None, batch_size: int | None, who: str = "fit") -> Mesh | None:
+    """The one-axis (``"batch"``) mesh over the first ``devices`` of `jax.devices()`
+    (``None`` / 0: all of them), or ``None`` for a single device (the plain single-device
+    program, on each process's default device). Checks that ``batch_size`` (when given)
+    divides into them.
+
+    Raises:
+        ValueError: ``devices`` is not a non-negative integer or ``None``, more devices than
+            exist, fewer than all with several processes, or a ``batch_size`` that is not a
+            multiple of the device count.
+    """
+    if devices is not None and (isinstance(devices, bool) or not isinstance(devices, int)
+                                or devices < 0):
+        raise ValueError(f"{who}: `devices` must be a positive integer, or None / 0 for all "
+                         f"devices, got {devices!r}.")
+    every = jax.devices()
+    n = len(every) if not devices else devices
+    if n > len(every):
+        raise ValueError(
+            f"{who}: devices={n} asked for, but only {len(every)} {every[0].platform} "
+            f"device(s) exist (jax.devices()); pass devices <= {len(every)}, or None / 0 for "
+            f"all. To try several devices on a CPU, set "
+            f"XLA_FLAGS=--xla_force_host_platform_device_count={n} before Python starts (JAX "
+            f"reads it when it is imported)."
+        )
+    if jax.process_count() > 1 and 1 < n < len(every):
+        raise ValueError(
+            f"{who}: with {jax.process_count()} processes the batch is split over every "
+            f"device of every process ({len(every)} in all); pass devices=None / 0 (--devices "
+            f"0) or devices={len(every)} (or 1: every process trains alone), got {devices!r}."
+        )
+    if batch_size is not None and batch_size % n:
+        lower, upper = batch_size // n * n, -(-batch_size // n) * n
+        hint = f"{lower} or {upper}" if lower else f"{upper}"
+        raise ValueError(
+            f"{who}: batch_size {batch_size} does not divide into {n} devices (each device "
+            f"takes an equal share of every batch); use a multiple of {n} (e.g. {hint}) or a "
+            f"device count that divides {batch_size}."
+        )
+    if n == 1:
+        return None
+    return Mesh(np.asarray(every[:n]), ("batch",))
+
+
+def _place(tree: Any, sharding: NamedSharding) -> Any:
+    """``tree``'s arrays as global arrays with ``sharding`` (those that already have it are
+    kept). With several processes every process must pass the same values (the full arrays):
+    each supplies the pieces its own devices hold."""
+
+    def put(a):
+        if not isinstance(a, jax.Array | np.ndarray | np.generic):
+            return a
+        if isinstance(a, jax.Array) and a.sharding == sharding:
+            return a
+        if jax.process_count() == 1:
+            return jax.device_put(a, sharding)
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+            return jax.random.wrap_key_data(put(jax.random.key_data(a)),
+                                            impl=jax.random.key_impl(a))
+        host = np.asarray(a)
+        return jax.make_array_from_callback(host.shape, sharding, lambda i: host[i])
+
+    return jtu.tree_map(put, tree)
+
+
+def _barrier(name: str) -> None:
+    """Wait until every process got here (several processes only)."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(f"jaxsnn_eqx.fit.{name}")
+
+
+def _is_writer() -> bool:
+    """Whether this process writes run folders: the only one, or process 0 of several."""
+    return jax.process_index() == 0
+
+
+def init_distributed(coordinator_address: str | None = None, num_processes: int | None = None,
+                     process_id: int | None = None) -> tuple[int, int]:
+    """Join the processes of a multi-host run (`jax.distributed.initialize`); call it in every
+    process, once, before anything else touches JAX (data, models, `jax.devices`).
+
+    Afterwards `jax.devices` lists the devices of every process, and `fit` with
+    ``devices=None`` splits each batch over all of them (see the module docstring). Arguments
+    left ``None`` come from ``JAX_COORDINATOR_ADDRESS`` or from JAX's cluster detection
+    (Slurm, Open MPI, TPU pods).
+
+    Args:
+        coordinator_address: ``"HOST:PORT"`` of process 0, the same in every process (process 0
+            opens the port).
+        num_processes: number of processes (typically one per host).
+        process_id: this process's number, ``0 .. num_processes - 1``.
+
+    Returns:
+        ``(process_index, process_count)``.
+
+    Raises:
+        RuntimeError: JAX already ran something in this process, or this was called before.
+    """
+    from jax._src import xla_bridge  # no public way to ask; jax raises a vaguer error
+
+    if xla_bridge.backends_are_initialized():
+        raise RuntimeError(
+            "init_distributed: JAX is already running in this process (a computation, "
+            "jax.devices() or a device_put happened first); call it before anything else "
+            "touches JAX.")
+    jax.distributed.initialize(coordinator_address=coordinator_address,
+                               num_processes=num_processes, process_id=process_id)
+    return jax.process_index(), jax.process_count()
 
 
 def _check_finite_epoch(losses: Float[np.ndarray, " steps"], finite: Bool[np.ndarray, "steps n"],
@@ -310,6 +482,7 @@ def fit(
     overwrite: bool = False,
     extend: bool = False,
     check_finite: bool = True,
+    devices: int | None = 1,
 ) -> tuple[Any, dict]:
     """Train ``model`` with ``optimizer`` and return ``(model, results)``.
 
@@ -345,14 +518,25 @@ def fit(
             uninterrupted run of the new length).
         check_finite: stop with a ``FloatingPointError`` naming the leaf, epoch and step when a
             gradient or an updated parameter is not finite (the loss is always checked).
+        devices: split every batch over the first ``devices`` of `jax.devices()` (data
+            parallelism; ``None`` or 0: all of them; see the module docstring). ``batch_size``
+            must be a multiple of it; evaluation batches are rounded up to one. 1: the plain
+            single-device program. The result equals the single-device one up to the order of
+            the gradient sums (float rounding).
 
     Returns:
-        The trained model and the results dict: ``config``, ``epochs`` (per epoch:
-        ``epoch``, ``train_loss``, ``val_accuracy``, ``seconds``), ``compile_seconds``,
-        ``train_seconds``, ``test_accuracy``, ``val_accuracy`` (of the returned model) and
-        ``selected_epoch``.
+        The trained model (with several devices its arrays are replicated on them) and the
+        results dict: ``config``, ``epochs`` (per epoch: ``epoch``, ``train_loss``,
+        ``val_accuracy``, ``seconds``), ``compile_seconds``, ``train_seconds``,
+        ``test_accuracy``, ``val_accuracy`` (of the returned model), ``selected_epoch``,
+        ``devices`` (the device count used), ``platform`` (e.g. ``"cpu"``, ``"gpu"``),
+        ``processes`` and ``device_history`` (``[{"from_epoch", "devices", "platform"}]``:
+        one entry per stretch of epochs run on one device count; several after resuming
+        with another ``devices``).
 
     Raises:
+        ValueError: bad arguments, among them a ``batch_size`` that is not a multiple of
+            ``devices`` and more ``devices`` than exist (each error names the fix).
         RunFolderError: ``out`` cannot be started or resumed as asked (see the module docstring).
         FloatingPointError: a non-finite loss, gradient or parameter.
     """
@@ -379,18 +563,32 @@ def fit(
         raise ValueError("fit: `resume=True` and `overwrite=True` exclude each other; pick one.")
     if extend and not resume:
         raise ValueError("fit: `extend=True` lengthens a saved run, so it needs `resume=True`.")
+    mesh = _data_mesh(devices, batch_size)
+    n_devices = 1 if mesh is None else mesh.size
+    platform = (jax.devices()[0] if mesh is None else mesh.devices.flat[0]).platform
+    writer = _is_writer()
 
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     config = _to_json(dict(config or {}))
     results: dict = {"config": config, "epochs": []}
     settings = {"epochs": epochs, "batch_size": batch_size, "n_train": n_train,
-                "select": select, "with_key": with_key, "key": _key_data(key)}
+                "select": select, "with_key": with_key, "key": _key_data(key),
+                "devices": n_devices}
     manifest = None
     best = None
+    history = [{"from_epoch": 0, "devices": n_devices, "platform": platform}]
     if out is not None:
-        manifest = _open_run(out, resume=resume, overwrite=overwrite, extend=extend,
-                             settings=settings, config=config)
+        if not writer:  # process 0 checks (and after a crash repairs) the folder first
+            _barrier("open")
+        try:
+            manifest = _open_run(out, resume=resume, overwrite=overwrite, extend=extend,
+                                 settings=settings, config=config, writer=writer)
+        finally:
+            if writer:
+                _barrier("open")
         results["epochs"] = list(manifest["history"])
+        history = _device_history(manifest, len(results["epochs"]), n_devices, platform)
+        manifest["device_history"] = history
         if manifest["files"]:
             model = _load_checkpoint(out, "last_model.eqx", model)
             opt_state = _load_checkpoint(out, "opt_state.eqx", opt_state)
@@ -398,24 +596,35 @@ def fit(
             if row is not None:
                 best = (row, _load_checkpoint(out, "model.eqx", model))
     start = len(results["epochs"])
+    results.update(devices=n_devices, platform=platform, processes=jax.process_count(),
+                   device_history=history)
 
     dyn, static = eqx.partition(model, eqx.is_array)
     x_train, y_train = train
     y_train = jnp.asarray(y_train)
     epoch, leaf_names = _epoch_fn(static, loss_fn, optimizer, batch_size, post_update, with_key,
-                                  check_finite)
+                                  check_finite, mesh)
     t0 = time.perf_counter()
     perm0 = jnp.arange(n_train)
-    run_epoch = jax.jit(epoch, donate_argnums=()).lower(
-        dyn, opt_state, x_train, y_train, perm0, key
-    ).compile()
+    if mesh is None:
+        run_epoch = jax.jit(epoch, donate_argnums=()).lower(
+            dyn, opt_state, x_train, y_train, perm0, key
+        ).compile()
+    else:  # replicated in and out; only the minibatches inside are split (see _epoch_fn)
+        replicated = NamedSharding(mesh, P())
+        dyn, opt_state, x_train, y_train, perm0, key0 = _place(
+            (dyn, opt_state, x_train, y_train, perm0, key), replicated)
+        run_epoch = jax.jit(epoch, in_shardings=replicated, out_shardings=replicated).lower(
+            dyn, opt_state, x_train, y_train, perm0, key0
+        ).compile()
     k_val, k_test = (jax.random.split(jax.random.fold_in(key, 0x7FFFFFFF)) if with_key
                      else (None, None))
-    eval_val = _make_evaluator(model, predict_fn, val, eval_batch_size, k_val) if val else None
-    eval_test = (_make_evaluator(model, predict_fn, test, eval_batch_size, k_test) if test
+    eval_val = (_make_evaluator(model, predict_fn, val, eval_batch_size, k_val, mesh) if val
+                else None)
+    eval_test = (_make_evaluator(model, predict_fn, test, eval_batch_size, k_test, mesh) if test
                  else None)
     results["compile_seconds"] = time.perf_counter() - t0
-    if out is not None and not resume:
+    if out is not None and not resume and writer:
         manifest = _start_run(out, manifest)
 
     bar = None
@@ -433,9 +642,12 @@ def fit(
     for e in range(start, epochs):
         k_epoch = jax.random.fold_in(key, e)
         perm = jax.random.permutation(k_epoch, n_train)
+        k_steps = jax.random.fold_in(k_epoch, 1)
+        if mesh is not None:
+            perm, k_steps = _place((perm, k_steps), replicated)
         t = time.perf_counter()
         dyn, opt_state, losses, finite = run_epoch(dyn, opt_state, x_train, y_train, perm,
-                                                   jax.random.fold_in(k_epoch, 1))
+                                                   k_steps)
         losses = np.asarray(jax.block_until_ready(losses))
         seconds = time.perf_counter() - t
         _check_finite_epoch(losses, np.asarray(finite), leaf_names, e + 1, out)
@@ -457,7 +669,7 @@ def fit(
                 + (f"  val_acc {row['val_accuracy']:.4f}" if "val_accuracy" in row else "")
                 + f"  {seconds:.2f} s"
             )
-        if out is not None:
+        if out is not None and writer:
             manifest = _save(out, manifest, results, model,
                              best[1] if best is not None else model, opt_state)
     if bar is not None:
@@ -477,9 +689,23 @@ def fit(
         results["val_accuracy"] = row["val_accuracy"]
     if eval_test is not None:
         results["test_accuracy"] = eval_test(model)
-    if out is not None:
+    if out is not None and writer:
         _save(out, manifest, results, last, model, opt_state, finished=True)
     return model, results
+
+
+def _device_history(manifest: dict, start: int, devices: int, platform: str) -> list[dict]:
+    """The saved run's ``device_history`` (a manifest without one was written before fit had
+    ``devices``: one device, platform unknown) plus ``{"from_epoch": start, "devices",
+    "platform"}`` when this run's device count or platform differs from the last entry."""
+    saved = manifest.get("device_history") or [
+        {"from_epoch": 0, "devices": 1, "platform": None}]
+    last = saved[-1]
+    if start == 0:
+        return [{"from_epoch": 0, "devices": devices, "platform": platform}]
+    if last["devices"] == devices and last["platform"] in (None, platform):
+        return [*saved[:-1], {**last, "platform": platform}]
+    return [*saved, {"from_epoch": start, "devices": devices, "platform": platform}]
 
 
 def _best_so_far(rows: list[dict]) -> dict | None:
@@ -635,10 +861,11 @@ def _differences(manifest: dict, settings: dict, config: dict, extend: bool) -> 
 
 
 def _open_run(out: Path, *, resume: bool, overwrite: bool, extend: bool, settings: dict,
-              config: dict) -> dict:
+              config: dict, writer: bool = True) -> dict:
     """Check ``out`` for a new or a resumed run (before anything is compiled). Resuming: finish
-    an interrupted save and return the saved manifest. A new run: return the manifest to
-    start with (uncommitted: `_start_run` writes it once the epoch compiled)."""
+    an interrupted save (only the ``writer``; another process just checks the files) and return
+    the saved manifest. A new run: return the manifest to start with (uncommitted:
+    `_start_run` writes it once the epoch compiled)."""
     present = _present(out)
     if not resume:
         if present and not overwrite and not _is_empty_run(out, present):
@@ -684,7 +911,7 @@ def _open_run(out: Path, *, resume: bool, overwrite: bool, extend: bool, setting
             f"fit: cannot extend {out} to epochs={settings['epochs']}: the saved run plans "
             f"{planned} epochs; extend=True (--extend) needs at least as many."
         )
-    _recover(out, manifest)
+    _recover(out, manifest, repair=writer)
     extended = list(manifest["extended"])
     if settings["epochs"] != planned:
         extended.append({"epoch": manifest["epoch"], "epochs": planned})
@@ -742,15 +969,15 @@ def _matches(path: Path, entry: dict) -> bool:
     return hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
 
 
-def _recover(out: Path, manifest: dict) -> None:
+def _recover(out: Path, manifest: dict, *, repair: bool = True) -> None:
     """Finish a save that a crash interrupted (``NAME.new`` -> ``NAME`` where the manifest
     records the new file), check every checkpoint file's digest and drop uncommitted
-    leftovers."""
+    leftovers; ``repair=False``: only check (the files must be in place)."""
     for name, entry in manifest["files"].items():
         path, new = out / name, out / (name + ".new")
         if _matches(path, entry):
             continue
-        if _matches(new, entry):
+        if repair and _matches(new, entry):
             os.replace(new, path)
             continue
         state = "is missing" if not path.exists() else (
@@ -762,6 +989,8 @@ def _recover(out: Path, manifest: dict) -> None:
             f"replaced or deleted after the run saved it). Restore it, or pass overwrite=True "
             f"(--overwrite) to start again."
         )
+    if not repair:
+        return
     for name in _present(out):
         if name.endswith((".new", ".tmp")):
             (out / name).unlink()
@@ -783,7 +1012,9 @@ def _load_checkpoint(out: Path, name: str, like: Any) -> Any:
 
 def write_results(out: str | Path, results: dict) -> None:
     """Write ``results`` to ``out/results.json`` atomically (a reader, or a crash, never leaves
-    half a file)."""
+    half a file). With several processes only process 0 writes (the others return)."""
+    if not _is_writer():
+        return
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out / "results.json", _json_bytes(results))

@@ -202,9 +202,11 @@ def test_recurrent_matches_autodiff_including_parameters():
         assert rel_err(getattr(g_ref.layer.params, name), getattr(g_ep.params, name)) < RTOL, name
 
 
-def test_recurrent_mask_emulates_two_layers():
+@pytest.mark.parametrize("method", ["kernel", "auto"])
+def test_recurrent_mask_emulates_two_layers(method):
     """A masked population (hidden -> output only) gives the gradients of the equivalent
-    2-layer `event.LIF` stack, and zero gradient on masked-out weights."""
+    2-layer `event.LIF` stack, and zero gradient on masked-out weights: through the one event
+    loop (``kernel``) and stage by stage (``auto``, `event.stages`)."""
     n_in, h, o = 5, 8, 3
     size = h + o
     params = event.LIFParams(tau_mem=1e-2, tau_syn=4e-3, t_refrac=5e-4)
@@ -216,8 +218,9 @@ def test_recurrent_mask_emulates_two_layers():
     mask = jnp.zeros((size, size), bool).at[:h, h:].set(True)
     rec = event.RecurrentEventPropLIF(
         n_in, size, params=params, t_max=3e-2, max_spikes=128, mask=mask, mask_in=mask_in,
-        weight_in=w_in, weight_rec=jnp.zeros((size, size)).at[:h, h:].set(w_ho),
+        weight_in=w_in, weight_rec=jnp.zeros((size, size)).at[:h, h:].set(w_ho), method=method,
     )
+    assert (rec.stages is None) == (method == "kernel")
     stack = snn.Sequential([
         event.LIF(n_in, h, params=params, t_max=3e-2, max_spikes=128, weight=w_in[:, :h]),
         event.LIF(h, o, params=params, t_max=3e-2, max_spikes=128, weight=w_ho),
@@ -321,7 +324,8 @@ def test_simultaneous_input_spikes():
     assert rel_err(fd, t_ep) < 1e-6
 
 
-def test_simultaneous_spikes_among_neurons():
+@pytest.mark.parametrize("method", ["kernel", "auto"])
+def test_simultaneous_spikes_among_neurons(method):
     """Two hidden neurons with identical input weights spike at exactly the same times; the
     next layer receives simultaneous inputs. Layered and recurrent (masked) EventProp match
     autodiff through the analytical forward (which processes the equal spikes in the same
@@ -353,7 +357,8 @@ def test_simultaneous_spikes_among_neurons():
     w_in = jnp.zeros((4, size)).at[:, :6].set(w1)
     w_rec = jnp.zeros((size, size)).at[:6, 6:].set(w2)
     rec = event.RecurrentEventPropLIF(4, size, params=params, t_max=2.5e-2, max_spikes=96,
-                                      weight_in=w_in, weight_rec=w_rec, mask=mask)
+                                      weight_in=w_in, weight_rec=w_rec, mask=mask,
+                                      method=method)
     ref_rec = snn.Recurrent(event.LIF(4, size, params=params, t_max=2.5e-2, max_spikes=96,
                                       weight=w_in), w_rec, mask=mask)
     loss_r = jax.random.normal(jax.random.PRNGKey(7), (96,))

@@ -11,7 +11,9 @@
   `IFParams` (non-leaky integrate-and-fire, `integrate_fire.py`); `AdaptiveLIF`,
   `AdaptiveLIFNeuron`, `AdaptiveLIFParams`, `AdaptiveLIFState` (spike-triggered adaptation
   current, `adaptive_lif.py`).
-* single-spike feed-forward layers solved all at once: `lif.first_spike_times` (no event loop).
+* single-spike feed-forward layers solved all at once: `lif.first_spike_times` (no event loop);
+  a population whose mask is a stack of layers, stage by stage: `feedforward_stages`,
+  `simulate_stages` (`stages.py`; `RecurrentEventPropLIF` does it by itself).
 * losses and decoding for time-to-first-spike codes: `losses`.
 * where a population's forward pass runs: `Backend`, `JaxSimulation`, `Population`
   (`backend.py`); hardware in the loop: `HardwareRecurrentLIF` (`hardware_lif.py`). The
@@ -19,7 +21,7 @@
   imports this package, never the reverse).
 """
 
-from . import losses, solvers
+from . import losses, solvers, stages
 from .adaptive_lif import AdaptiveLIF, AdaptiveLIFNeuron, AdaptiveLIFParams, AdaptiveLIFState
 from .backend import Backend, JaxSimulation, Population, feedforward_blocks
 from .eventprop import EventPropLIF, RecurrentEventPropLIF
@@ -28,6 +30,7 @@ from .integrate_fire import IF, IFNeuron, IFParams, if_weight_scale
 from .kernel import AbstractEventLayer, Backward, EventLayer, simulate
 from .lif import LIF, LIFNeuron, LIFParams, LIFState, lif_weight_scale, threshold_crossing
 from .neuron import EventNeuron, Transition
+from .stages import feedforward_stages, simulate_stages
 
 __all__ = [
     "EventNeuron",
@@ -44,6 +47,9 @@ __all__ = [
     "JaxSimulation",
     "Population",
     "feedforward_blocks",
+    "feedforward_stages",
+    "simulate_stages",
+    "stages",
     "LIFNeuron",
     "LIFParams",
     "LIFState",

@@ -9,10 +9,10 @@ EventProp of the software model at the observed spikes.
 
 A population whose fixed connectivity is a chain of feed-forward blocks (inputs -> block 0 ->
 block 1 -> ...; see `feedforward_blocks`), e.g. a 25-100-3 network placed in one population as
-on the chip, is simulated block by block; with single-spike neurons every block is solved all at
-once (`EventNeuron.first_spike_times`) instead of one event at a time. Same spike times as the
-event loop over the whole population (to rounding), 5-8x faster per training epoch of the
-25-100-3 network (`benchmarks/hardware_step.py`).
+on the chip, is simulated block by block (`event.stages`); with single-spike neurons every block
+is solved all at once (`EventNeuron.first_spike_times`) instead of one event at a time. Same
+spike times as the event loop over the whole population (to rounding), 5-8x faster per training
+epoch of the 25-100-3 network (`benchmarks/hardware_step.py`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import abc
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
 from ..checks import check_spikes
 from ..spikes import Spikes
-from .kernel import _merge, simulate
+from .kernel import simulate
 from .neuron import EventNeuron
+from .stages import simulate_stages, take_neurons
 
 __all__ = ["Backend", "JaxSimulation", "Population", "feedforward_blocks", "block_edges",
            "chain_mask", "block_neuron"]
@@ -92,13 +92,7 @@ def feedforward_blocks(
 def block_neuron(neuron: EventNeuron, lo: int, hi: int, size: int) -> EventNeuron:
     """The neuron model restricted to neurons ``lo..hi-1`` of a population of ``size``: every
     per-neuron parameter array (shape ``(size,)``) is sliced, shared ones are kept."""
-
-    def cut(x):
-        if eqx.is_array(x) and x.ndim == 1 and x.shape[0] == size:
-            return x[lo:hi]
-        return x
-
-    return jax.tree.map(cut, neuron)
+    return take_neurons(neuron, slice(lo, hi), size)
 
 
 class Population(eqx.Module):
@@ -142,26 +136,16 @@ class Population(eqx.Module):
 
 def simulate_population(population: Population, spikes: Spikes) -> Spikes:
     """Exact simulation of ``population`` driven by unbatched ``spikes`` (see module docstring):
-    block by block (all at once for single-spike neurons) when it has ``blocks``, else the event
-    loop over the whole (recurrent) population."""
+    block by block when it has ``blocks`` (`event.stages.simulate_stages`, each block a stage),
+    else the event loop over the whole (recurrent) population."""
     p = population
-    single = bool(getattr(p.neuron, "single_spike", False))
-    fast = (p.blocks is not None and single
-            and type(p.neuron).first_spike_times is not EventNeuron.first_spike_times)
-    if not fast:
+    if p.blocks is None:
         return simulate(p.neuron, p.weight_in, spikes, t_max=p.t_max, max_spikes=p.max_spikes,
                         weight_rec=p.weight_rec)
     e = p.block_edges()
-    times, x = [], spikes
-    for b in range(len(p.blocks)):
-        nrn = block_neuron(p.neuron, e[b], e[b + 1], p.size)
-        t_b = nrn.first_spike_times(p.block_weight(b), x, p.t_max)
-        times.append(t_b)
-        if b + 1 < len(p.blocks):
-            x = Spikes(*_merge(t_b[:, None], e[b + 1] - e[b])[:2])
-    # ties: lower neuron index first, as in the event loop (it takes the lowest index first)
-    out_t, out_i, _ = _merge(jnp.concatenate(times)[:, None], p.max_spikes)
-    return Spikes(out_t, out_i)
+    stages = tuple(tuple(range(lo, hi)) for lo, hi in zip(e[:-1], e[1:], strict=True))
+    return simulate_stages(p.neuron, p.weight_in, p.weight_rec, spikes, stages, t_max=p.t_max,
+                           max_spikes=p.max_spikes, where="event.Population")
 
 
 class Backend(eqx.Module):

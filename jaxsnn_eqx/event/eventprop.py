@@ -61,6 +61,7 @@ from ..checks import check_size, check_weight
 from ..spikes import Spikes
 from .kernel import check_delay, simulate
 from .lif import LIF, LIFNeuron, LIFParams, lif_weight_scale
+from .stages import feedforward_stages, simulate_stages
 
 __all__ = [
     "EventPropLIF",
@@ -513,6 +514,13 @@ class RecurrentEventPropLIF(eqx.Module):
             ``(1, size)`` or ``(in_size, size)`` (every input spike then becomes ``size``
             events, one per neuron, in the population's one event loop); ``None``: none.
             The recurrent connections have no delay.
+        method: how the population is simulated: ``"auto"`` (default) simulates a population
+            whose ``mask`` has no cycle (a stack of layers, e.g. 5-120-3) stage by stage with
+            the feed-forward solvers (`event.stages`: the same spikes and gradients, several
+            events at once), anything else with the one event loop; ``"kernel"`` always runs
+            the event loop; ``"stages"`` insists on stages (an error if the mask has a cycle).
+        stages: the stages of ``mask`` (`event.feedforward_stages`), computed at construction;
+            ``None`` when the population runs its event loop.
     """
 
     weight_in: Float[Array, "in_size size"]
@@ -526,6 +534,8 @@ class RecurrentEventPropLIF(eqx.Module):
     t_max: float = eqx.field(static=True)
     max_spikes: int = eqx.field(static=True)
     single_spike: bool = eqx.field(static=True)
+    method: str = eqx.field(static=True)
+    stages: tuple[tuple[int, ...], ...] | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -547,10 +557,13 @@ class RecurrentEventPropLIF(eqx.Module):
         rec_init_std: float = 1.0,
         dtype=None,
         delay: Float[ArrayLike, "in_size size"] | None = None,
+        method: str = "auto",
+        stages: tuple[tuple[int, ...], ...] | None = None,
     ):
         """Weights not given are drawn like `event.LIF`'s, in units of the threshold-reaching
         weight ``lif_weight_scale(params)``: ``weight_in ~ N(init_mean, init_std^2) / in_size``,
-        ``weight_rec ~ N(rec_init_mean, rec_init_std^2) / size`` (then masked)."""
+        ``weight_rec ~ N(rec_init_mean, rec_init_std^2) / size`` (then masked). ``stages``
+        is computed from ``mask`` (pass it only to rebuild a layer whose mask is traced)."""
         params = LIFParams() if params is None else params
         where = type(self).__name__
         if not isinstance(params, LIFParams):
@@ -590,6 +603,18 @@ class RecurrentEventPropLIF(eqx.Module):
         self.in_size, self.size = in_size, size
         self.t_max, self.max_spikes = float(t_max), int(max_spikes)
         self.single_spike = bool(single_spike)
+        if method not in ("auto", "kernel", "stages"):
+            raise ValueError(f"{where}: `method` must be 'auto', 'kernel' or 'stages', got "
+                             f"{method!r}.")
+        if stages is None and method != "kernel":
+            stages = feedforward_stages(self.mask)
+        if method == "stages" and stages is None:
+            raise ValueError(f"{where}: method='stages' needs a mask without cycles (a stack "
+                             "of layers); this population needs its event loop "
+                             "(method='auto' or 'kernel').")
+        self.method = method
+        self.stages = None if method == "kernel" else (
+            None if stages is None else tuple(tuple(int(j) for j in s) for s in stages))
 
     @property
     def out_size(self) -> int:
@@ -612,6 +637,13 @@ class RecurrentEventPropLIF(eqx.Module):
     def __call__(self, spikes: Spikes, *, key=None) -> Spikes:
         del key
         w_in, w_rec = self.effective_weights
+        if self.stages is not None:
+            return simulate_stages(
+                self.neuron, w_in, w_rec, spikes, self.stages, t_max=self.t_max,
+                max_spikes=self.max_spikes, backward=eventprop_lif_backward,
+                where=f"{type(self).__name__}({self.in_size}->{self.size})", delay=self.delay,
+                mask=self.mask,
+            )
         return simulate(
             self.neuron, w_in, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
             weight_rec=w_rec, backward=eventprop_lif_backward,

@@ -58,17 +58,55 @@ class TaskParser(argparse.ArgumentParser):
                        "or delete it and start again")
         if getattr(ns, "extend", False) and not getattr(ns, "resume", False):
             self.error("--extend lengthens a saved run: use it with --resume")
+        devices = getattr(ns, "devices", None)
+        if any(getattr(ns, k, None) is not None
+               for k in ("coordinator", "num_processes", "process_id")):
+            _join_processes(self, ns)
+        if devices is not None and devices != 1:  # 0: all
+            n = jax.device_count()
+            if devices > n:
+                self.error(f"--devices {devices}: only {n} {jax.devices()[0].platform} "
+                           f"device(s) exist; on a CPU, set XLA_FLAGS=--xla_force_host_"
+                           f"platform_device_count={devices} before starting Python to get "
+                           f"{devices}")
+            split = devices or n
+            if batch is not None and batch % split:
+                what = f"--devices {devices}" + ("" if devices else f" ({n} devices)")
+                self.error(f"--batch-size {batch} does not divide into {what} (each device "
+                           f"takes an equal share of every batch): use a multiple of {split}")
         return ns, rest
+
+
+def _join_processes(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
+    """`train.init_distributed` with ``--coordinator``, ``--num-processes`` and
+    ``--process-id`` (all three, before anything touches JAX); usage errors as one line."""
+    if ns.coordinator is None or ns.num_processes is None or ns.process_id is None:
+        parser.error("--coordinator, --num-processes and --process-id go together (one process "
+                     "per host, the same coordinator HOST:PORT everywhere)")
+    if not 0 <= ns.process_id < ns.num_processes:
+        parser.error(f"--process-id must be in 0..{ns.num_processes - 1}, got {ns.process_id}")
+    if ns.devices not in (0, None) and ns.num_processes > 1:
+        parser.error("with several processes the batch is split over every device of every "
+                     "process: pass --devices 0 (all)")
+    from ..train import init_distributed
+
+    try:
+        init_distributed(ns.coordinator, ns.num_processes, ns.process_id)
+    except RuntimeError as err:
+        parser.error(str(err))
 
 
 def base_parser(description: str, **defaults) -> argparse.ArgumentParser:
     """Parser with the flags every task takes.
 
     ``--out DIR --seed N --epochs N --batch-size N --lr X --n-train N --n-val N --n-test N
-    --select best_val|last --resume --extend --overwrite --progress/--no-progress``;
-    ``defaults`` sets their defaults by destination name (``out``, ``seed``, ``epochs``,
-    ``batch_size``, ``lr``, ``n_train``, ...). ``--n-train`` below ``--batch-size``,
-    ``--resume`` with ``--overwrite`` and ``--extend`` without ``--resume`` are usage errors.
+    --select best_val|last --resume --extend --overwrite --progress/--no-progress --devices N``
+    and the multi-host trio ``--coordinator HOST:PORT --num-processes N --process-id I``
+    (parsing them joins the processes: `train.init_distributed`); ``defaults`` sets their
+    defaults by destination name (``out``, ``seed``, ``epochs``, ``batch_size``, ``lr``,
+    ``n_train``, ``devices``, ...). ``--n-train`` below ``--batch-size``, ``--resume`` with
+    ``--overwrite``, ``--extend`` without ``--resume`` and a ``--batch-size`` that is not a
+    multiple of ``--devices`` are usage errors.
     """
     p = TaskParser(
         description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
@@ -108,7 +146,28 @@ def base_parser(description: str, **defaults) -> argparse.ArgumentParser:
     p.add_argument("--plot", action=argparse.BooleanOptionalAction, default=True,
                    help="at the end, draw the run's figures into OUT/figures (needs matplotlib; "
                         "'jaxsnn-eqx plot OUT' draws them later)")
+    p.add_argument("--devices", type=_device_count, default=defaults.get("devices", 1),
+                   metavar="N",
+                   help="split every batch over this many devices (data parallelism; 0: all "
+                        "of them); --batch-size must be a multiple of it. On a CPU, set "
+                        "XLA_FLAGS=--xla_force_host_platform_device_count=N to get N devices")
+    m = p.add_argument_group(
+        "several hosts", "one process per host, each with the same flags but --process-id, "
+        "and --devices 0; see the README")
+    m.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                   help="address of process 0, where it opens PORT (jax.distributed.initialize)")
+    m.add_argument("--num-processes", type=positive_int, default=None, metavar="N",
+                   help="number of processes (hosts)")
+    m.add_argument("--process-id", type=int, default=None, metavar="I",
+                   help="this process's number, 0 .. --num-processes - 1 (0 writes --out)")
     return p
+
+
+def _device_count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a device count >= 0 (0: all), got {text}")
+    return value
 
 
 def config_of(args: argparse.Namespace) -> dict:
@@ -143,7 +202,8 @@ def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, o
         optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=key,
         out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
         select=args.select, overwrite=getattr(args, "overwrite", False),
-        extend=getattr(args, "extend", False), **fit_kwargs,
+        extend=getattr(args, "extend", False), devices=getattr(args, "devices", 1) or None,
+        **fit_kwargs,
     )
     results["total_seconds"] = time.perf_counter() - t0
     if args.out is not None:
@@ -284,7 +344,7 @@ def finish(args: argparse.Namespace, results: dict) -> dict:
     if args.out is not None:
         lines.append(f"results: {Path(args.out) / 'results.json'}")
     print("\n".join(lines))
-    if getattr(args, "plot", False) and args.out is not None:
+    if getattr(args, "plot", False) and args.out is not None and jax.process_index() == 0:
         draw_figures(args.out)
     return results
 

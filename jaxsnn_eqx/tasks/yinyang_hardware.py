@@ -296,6 +296,11 @@ def run(args: argparse.Namespace) -> dict:
     """Train and evaluate on the backend; returns the results (also written to ``args.out``)."""
     t0 = time.perf_counter()
     args = _resolve(args)
+    if args.backend == "bss2" and getattr(args, "devices", 1) != 1:
+        raise SystemExit(
+            "yinyang_hardware: --backend bss2 runs every batch on the one chip (a host "
+            "callback), which cannot be split over devices: use --devices 1 (the emulator and "
+            "ideal backends can be split).")
     if args.backend == "bss2" and hardware.executor.missing_stack():
         raise SystemExit(
             "yinyang_hardware: --backend bss2 needs the BrainScaleS-2 software stack (missing: "
