@@ -19,7 +19,8 @@ import importlib
 import os
 import sys
 
-__all__ = ["main", "task_entry", "METHODS", "DIGITS_METHODS", "DELAY_METHODS", "TASKS"]
+__all__ = ["main", "task_entry", "METHODS", "DIGITS_METHODS", "DELAY_METHODS", "SHD_METHODS",
+           "TASKS"]
 
 # method -> (task module, keyword arguments of its main, one-line description, python -m entry)
 METHODS: dict[str, tuple[str, dict, str, str]] = {
@@ -51,6 +52,16 @@ DIGITS_METHODS: dict[str, tuple[str, dict, str, str]] = {
                  "time-discrete feed-forward LIF 65-200, LI readout, surrogate gradients",
                  "jaxsnn_eqx.discrete.tasks.digits"),
 }
+# the Spiking Heidelberg Digits from the published files (`jaxsnn-eqx train shd --method METHOD
+# --data-dir DIR`)
+SHD_METHODS: dict[str, tuple[str, dict, str, str]] = {
+    "eventprop": ("jaxsnn_eqx.tasks.shd", {"method": "eventprop"},
+                  "event-based recurrent LIF 700-128 (many spikes each), first-spike readout "
+                  "of 20, EventProp", "jaxsnn_eqx.tasks.shd --method eventprop"),
+    "discrete": ("jaxsnn_eqx.tasks.shd", {"method": "discrete"},
+                 "time-discrete recurrent LIF 700-128, LI readout (max over time), surrogate "
+                 "gradients", "jaxsnn_eqx.tasks.shd --method discrete"),
+}
 # the temporal-pattern task that needs learned delays (`jaxsnn-eqx train delay-patterns`)
 DELAY_METHODS: dict[str, tuple[str, dict, str, str]] = {
     "analytical": ("jaxsnn_eqx.tasks.delay_patterns", {},
@@ -60,6 +71,7 @@ DELAY_METHODS: dict[str, tuple[str, dict, str, str]] = {
 # dataset -> its methods
 TASKS: dict[str, dict[str, tuple[str, dict, str, str]]] = {
     "yinyang": METHODS, "digits": DIGITS_METHODS, "delay-patterns": DELAY_METHODS,
+    "shd": SHD_METHODS,
 }
 DATASETS = tuple(TASKS)
 
@@ -96,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:
             for dataset, methods in TASKS.items()))
     tr.add_argument("dataset", choices=DATASETS, nargs="?", help="the dataset")
     tr.add_argument("--method", choices=list(dict.fromkeys(m for t in TASKS.values() for m in t)),
-                    default="analytical", help="training method (default: analytical)")
+                    default=None, help="training method (default: analytical, or the "
+                                       "dataset's first method where it has none: eventprop for "
+                                       "shd)")
     tr.add_argument("-h", "--help", action="store_true",
                     help="this help, or with a dataset the task's flags and defaults")
     pl = sub.add_parser(
@@ -136,6 +150,8 @@ def _run(argv: list[str]) -> int:
         train_parser.error("the dataset is required (e.g. 'jaxsnn-eqx train yinyang' or "
                            "'jaxsnn-eqx train digits')")
     methods = TASKS[args.dataset]
+    if args.method is None:
+        args.method = "analytical" if "analytical" in methods else next(iter(methods))
     if args.method not in methods:
         train_parser.error(f"method {args.method!r} is not available for {args.dataset} "
                            f"(choose from {', '.join(methods)})")

@@ -222,8 +222,9 @@ def from_nir(
     Args:
         graph: a chain ``Input -> (Linear|Affine)* -> CubaLIF|CubaLI -> ... -> Output``, with
             optional ``lif <-> w_rec`` cycles (at the top level or in a subgraph).
-        t_max, max_spikes: for ``kind="event"``: the layers' simulation end (s) and spike
-            buffer (an int for every layer, or one per layer).
+        t_max: for ``kind="event"``: the layers' simulation end (s).
+        max_spikes: for ``kind="event"``: the layers' spike buffer (an int for every layer, or
+            one per layer).
         time_unit: the graph's time unit, ``"s"``, ``"ms"``, ``"us"`` or seconds per unit (a
             float); default: the metadata's ``time_unit``, else the convention's unit.
         dt: the Euler step (s) for ``kind="discrete"``; default: the metadata's ``dt``

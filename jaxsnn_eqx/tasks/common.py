@@ -492,12 +492,12 @@ class Run(NamedTuple):
 def task_of(config: dict):
     """The task module that wrote a run with ``config`` (``results.json["config"]``): the event
     task when ``method`` names one of its methods, the hardware task when there is a
-    ``backend``, the discrete task when there is a ``dt``, the digits task when ``dataset`` is
-    ``"digits"``; ``None`` otherwise."""
+    ``backend``, the discrete task when there is a ``dt``, the digits or SHD task when
+    ``dataset`` is ``"digits"`` or ``"shd"``; ``None`` otherwise."""
     from . import yinyang_event
 
-    if config.get("dataset") == "digits":
-        return importlib.import_module(f"{__package__}.digits")
+    if config.get("dataset") in ("digits", "shd"):
+        return importlib.import_module(f"{__package__}.{config['dataset']}")
     if config.get("method") in yinyang_event.METHOD_SETTINGS:
         return yinyang_event
     if "backend" in config:
