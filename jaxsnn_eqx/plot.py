@@ -313,7 +313,11 @@ def readout_figure(values, labels, label: str, *, kind: str = "event", t_max: fl
         for name, v, color, histtype in groups:
             silent = int(np.sum(~np.isfinite(v)))
             extra = f" ({silent} silent)" if kind == "event" and silent else ""
-            ax.hist(v[np.isfinite(v)] * factor, bins=bins, color=color, histtype=histtype,
+            shown = v[np.isfinite(v)] * factor
+            if shown.size == 0:  # all silent: nothing to histogram (density would divide by 0)
+                ax.plot([], [], color=color, label=f"{name}{extra}")
+                continue
+            ax.hist(shown, bins=bins, color=color, histtype=histtype,
                     alpha=0.55 if histtype == "stepfilled" else 0.8,
                     label=f"{name}{extra}", density=many)
         ax.set(title=f"samples of class {names[c]} ({len(rows)})")
