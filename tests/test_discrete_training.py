@@ -33,9 +33,9 @@ def test_model_structure_and_shapes():
     assert isinstance(hidden.layer, discrete.LIF) and hidden.weight_rec.shape == (120, 120)
     assert isinstance(readout, discrete.LI) and readout.weight.shape == (120, 3)
     xs = task.encode(jnp.array([[0.2, 0.7]]), args)
-    assert xs.shape == (1, 60, 5)
+    assert xs.shape == (1, 10, 5)
     v = jax.vmap(model)(xs)
-    assert v.shape == (1, 60, 3) and np.all(np.isfinite(np.asarray(v)))
+    assert v.shape == (1, 10, 3) and np.all(np.isfinite(np.asarray(v)))
 
 
 @pytest.mark.slow

@@ -82,7 +82,7 @@ DEFAULTS: dict[str, dict] = {
 # trained to 85% here), 40 steps of 0.5 ms, a weaker initial drive (the Yin-Yang init makes every
 # hidden neuron fire 7 times in 20 steps).
 DISCRETE_NETWORK = dict(hidden=200, recurrent=False, dt=5e-4, t_late=1e-2, t_max=2e-2,
-                        init_mean=0.0, init_std=1.0)
+                        init_mean=0.0, init_std=1.0, alpha=100.0, encoding="latency")
 
 
 def _add_event_arguments(parser: argparse.ArgumentParser) -> None:
