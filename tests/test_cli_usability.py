@@ -37,11 +37,11 @@ def test_consistent_flags_are_accepted():
 
 
 @pytest.mark.parametrize("method, expect", [
-    ("analytical", dict(gradient="analytical", layered=True, epochs=150, lr=1e-2,
+    ("analytical", dict(gradient="analytical", layered=True, epochs=300, lr=1e-2,
                         out="runs/yinyang_analytical")),
-    ("eventprop", dict(gradient="eventprop", layered=False, epochs=70, lr=2e-2,
+    ("eventprop", dict(gradient="eventprop", layered=False, epochs=300, lr=1e-2,
                        out="runs/yinyang_eventprop")),
-    ("eventprop-layered", dict(gradient="eventprop", layered=True, epochs=150, lr=1e-2,
+    ("eventprop-layered", dict(gradient="eventprop", layered=True, epochs=300, lr=1e-2,
                                out="runs/yinyang_eventprop_layered")),
 ])
 def test_each_method_has_its_defaults_and_folder(method, expect):

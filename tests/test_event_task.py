@@ -27,14 +27,14 @@ def test_default_run_reaches_96_percent(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["test_accuracy"] >= 0.96
 
 
-def test_layered_networks_get_their_own_defaults():
+def test_every_method_shares_the_defaults():
     from jaxsnn_eqx.tasks import yinyang_event as task
 
     def parsed(*argv):
         a = task.parser_for(list(argv)).parse_args(list(argv))
-        return a.epochs, a.lr
+        return a.epochs, a.lr, a.batch_size
 
-    assert parsed() == (70, 2e-2)  # recurrent EventProp population
-    assert parsed("--layered") == (150, 1e-2)
-    assert parsed("--gradient", "analytical") == (150, 1e-2)
-    assert parsed("--layered", "--epochs", "5", "--lr", "0.1") == (5, 0.1)
+    assert parsed() == (300, 1e-2, 16)  # recurrent EventProp population
+    assert parsed("--layered") == (300, 1e-2, 16)
+    assert parsed("--gradient", "analytical") == (300, 1e-2, 16)
+    assert parsed("--layered", "--epochs", "5", "--lr", "0.1") == (5, 0.1, 16)

@@ -10,7 +10,7 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the task; ``argv`` takes every flag of `tasks.yinyang_event` (see ``--help``) except
-    a contradicting ``--gradient``. Defaults: `yinyang_event.LAYERED_DEFAULTS`, output folder
+    a contradicting ``--gradient``. Defaults: `yinyang_event.DEFAULTS`, output folder
     ``runs/yinyang_analytical``."""
     return yinyang_event.main(argv, method="analytical")
 
