@@ -38,3 +38,25 @@ def test_every_method_shares_the_defaults():
     assert parsed("--layered") == (300, 1e-2, 16)
     assert parsed("--gradient", "analytical") == (300, 1e-2, 16)
     assert parsed("--layered", "--epochs", "5", "--lr", "0.1") == (5, 0.1, 16)
+
+
+def test_jitter_moves_training_inputs_and_keeps_them_valid():
+    """``--jitter``: Gaussian noise on the training input times, a fresh draw per key, times
+    kept >= 0 and sorted; the loss then needs the step key (``with_key``)."""
+    import argparse
+
+    import jax
+    import numpy as np
+
+    from jaxsnn_eqx import data
+    from jaxsnn_eqx.tasks import yinyang_event as task
+
+    x, _ = data.yinyang_splits(0, n_train=8, n_val=8, n_test=8)["train"]
+    a = task._resolve(task.parse(["--layered", "--jitter", "1e-3"], method="eventprop-layered"))
+    spikes = task.encode(x, a)
+    j1 = task._jitter(spikes, a.jitter, jax.random.PRNGKey(0))
+    j2 = task._jitter(spikes, a.jitter, jax.random.PRNGKey(1))
+    t1 = np.asarray(j1.time)
+    assert np.all(t1 >= 0) and np.all(np.diff(t1, axis=-1) >= 0)
+    assert not np.allclose(t1, j2.time) and not np.allclose(t1, np.sort(spikes.time, -1))
+    assert 1e-4 < np.std(t1 - np.asarray(spikes.time.sort(axis=-1))) < 1e-2
