@@ -43,8 +43,6 @@ def test_every_method_shares_the_defaults():
 def test_jitter_moves_training_inputs_and_keeps_them_valid():
     """``--jitter``: Gaussian noise on the training input times, a fresh draw per key, times
     kept >= 0 and sorted; the loss then needs the step key (``with_key``)."""
-    import argparse
-
     import jax
     import numpy as np
 
