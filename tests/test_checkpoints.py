@@ -216,14 +216,15 @@ def test_manifest_records_the_run(tmp_path):
     assert (m["epoch"], m["finished"]) == (2, True)
     assert m["config"] == {"lr": 0.01, "out": "x", "items": [1, 2]}
     assert m["fit"] == {"epochs": 2, "batch_size": 32, "n_train": 256, "select": "last",
-                        "with_key": False, "key": [0, 1]}
+                        "with_key": False, "key": [0, 1], "devices": 1}
     res = json.loads((tmp_path / "results.json").read_text())
     assert m["history"] == res["epochs"]
     for name in ("model.eqx", "last_model.eqx", "opt_state.eqx"):
         data_ = (tmp_path / name).read_bytes()
         assert m["files"][name]["bytes"] == len(data_)
     assert not [p for p in tmp_path.iterdir() if p.suffix in (".new", ".tmp")]
-    assert {"out", "resume", "overwrite", "extend", "progress", "plot"} == IGNORED_ON_RESUME
+    assert {"out", "resume", "overwrite", "extend", "progress", "plot", "devices", "coordinator",
+            "num_processes", "process_id"} == IGNORED_ON_RESUME
 
 
 def test_same_seed_is_bit_identical(tmp_path):

@@ -83,7 +83,7 @@ def test_stages_of_masks():
     assert feedforward_stages(np.zeros((3, 3), bool)) == ((0, 1, 2),)
 
 
-@pytest.mark.parametrize("single_spike", [True, False])
+@pytest.mark.parametrize("single_spike", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_stages_equal_the_event_loop(single_spike):
     """Spike times, indices and EventProp gradients (input and recurrent weights, input times,
     per-neuron thresholds) of the staged population equal the event loop's (float64)."""
@@ -110,6 +110,7 @@ def test_stages_equal_the_event_loop(single_spike):
     assert rel_err(gt_f, gt_l) < 1e-10
 
 
+@pytest.mark.slow
 def test_stages_finite_differences():
     """Gradients of the staged population against float64 central differences."""
     mask_in, mask, (a, b, o) = skip_stack(jax.random.PRNGKey(4))
