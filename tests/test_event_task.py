@@ -32,12 +32,40 @@ def test_every_method_shares_the_defaults():
 
     def parsed(*argv):
         a = task.parser_for(list(argv)).parse_args(list(argv))
-        return a.epochs, a.lr, a.batch_size
+        return a.epochs, a.lr, a.batch_size, a.final_lr_fraction, a.select
 
-    assert parsed() == (300, 1e-2, 16)  # recurrent EventProp population
-    assert parsed("--layered") == (300, 1e-2, 16)
-    assert parsed("--gradient", "analytical") == (300, 1e-2, 16)
-    assert parsed("--layered", "--epochs", "5", "--lr", "0.1") == (5, 0.1, 16)
+    default = (300, 1e-2, 16, 5e-3, "last")
+    assert parsed() == default  # recurrent EventProp population
+    assert parsed("--layered") == default
+    assert parsed("--gradient", "analytical") == default
+    assert parsed("--layered", "--epochs", "5", "--lr", "0.1", "--select", "best_val") == (
+        5, 0.1, 16, 5e-3, "best_val")
+
+
+def test_final_lr_fraction_reaches_the_schedule(tmp_path, monkeypatch):
+    """``--final-lr-fraction F`` reaches `train.make_optimizer` (whose cosine schedule ends at
+    ``F * lr``) and the saved config; out-of-range values are refused."""
+    from jaxsnn_eqx.tasks import common
+    from jaxsnn_eqx.tasks import yinyang_event as task
+
+    with pytest.raises(SystemExit):
+        task.parse(["--final-lr-fraction", "1.5"], method="analytical")
+    built = []
+    make = common.make_optimizer
+
+    def spy(lr, epochs, steps, **kw):
+        built.append((lr, epochs * steps, kw["final_lr_fraction"]))
+        return make(lr, epochs, steps, **kw)
+
+    monkeypatch.setattr(common, "make_optimizer", spy)
+    argv = ["--out", str(tmp_path), "--epochs", "1", "--n-train", "64", "--n-val", "32",
+            "--n-test", "32", "--batch-size", "32", "--hidden", "8", "--no-progress",
+            "--no-plot", "--final-lr-fraction", "0.25", "--lr", "0.02"]
+    task.main(argv, method="analytical")
+    (lr, total, fraction), = built
+    assert (lr, total, fraction) == (0.02, 2, 0.25)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["config"]["final_lr_fraction"] == 0.25
 
 
 def test_jitter_moves_training_inputs_and_keeps_them_valid():

@@ -453,3 +453,28 @@ def test_yinyang_eventprop_task_reaches_96_percent(tmp_path, extra):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["test_accuracy"] >= 0.96
     assert (tmp_path / "model.eqx").exists()
+
+
+def test_refractory_end_tie_search_matches_all_pairs_rule():
+    """The backward pass orders a refractory end just before a later spike of the same neuron at
+    exactly that time. `_next_spike_at` finds that spike by binary search (O(m) memory); here it
+    is checked against the all-pairs rule written in numpy, on lists full of ties, repeated
+    neurons, invalid slots (index -1, infinite times) and unsorted times."""
+    from jaxsnn_eqx.event.eventprop import _next_spike_at
+    from jaxsnn_eqx.spikes import Spikes
+
+    search = jax.jit(_next_spike_at)
+    rng = np.random.default_rng(0)
+    grid = np.array([0.0, 0.1, 0.2, 0.3, 0.4, np.inf])
+    for trial in range(200):
+        m = (1, 2, 7, 8, 40)[trial % 5]  # a few sizes (each compiles once)
+        t = rng.choice(grid, size=m)
+        idx = rng.integers(-1, 4, size=m)
+        t_end = np.where(rng.random(m) < 0.7, rng.choice(grid, size=m), t + 0.1)
+        ok = np.isfinite(t) & (idx >= 0)
+        same = ((t_end[:, None] == t[None, :]) & (np.arange(m)[None, :] > np.arange(m)[:, None])
+                & ok[None, :] & (idx[:, None] == idx[None, :]))
+        found, spike = search(Spikes(time=jnp.asarray(t), idx=jnp.asarray(idx, jnp.int32)),
+                              jnp.asarray(ok), jnp.asarray(t_end))
+        np.testing.assert_array_equal(found, same.any(axis=1))
+        np.testing.assert_array_equal(spike, np.where(same.any(axis=1), same.argmax(axis=1), 0))

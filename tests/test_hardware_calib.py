@@ -78,6 +78,7 @@ def test_missing_stack_and_missing_file_are_clear(tmp_path):
         hardware.Calibration.load(tmp_path)
 
 
+@pytest.mark.slow  # trains twice (78 s on the 2-core CI machine)
 def test_software_training_with_the_calibration_transfers_to_the_chip(tmp_path):
     """On a strongly varied emulated chip (15% on every circuit parameter), weights trained in
     software with the measured per-neuron model work on the chip; with the nominal model they

@@ -55,7 +55,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 from ..checks import check_size, check_weight
 from ..spikes import Spikes
@@ -152,14 +152,51 @@ def _merged_events(in_spikes: Spikes, out_spikes: Spikes, t_end: Float[Array, " 
         sub = sub.at[:m].set((2 * (jnp.arange(m) + jnp.where(after_inputs, k, 0)) + 1)
                              .astype(sub.dtype))
     if t_end is not None:
-        later = jnp.arange(m)[None, :] > jnp.arange(m)[:, None]  # [end slot, spike slot]
-        same = ((t_end[:, None] == out_spikes.time[None, :]) & later & out_ok[None, :]
-                & (out_spikes.idx[:, None] == out_spikes.idx[None, :]))
-        early, spike = jnp.any(same, axis=1), jnp.argmax(same, axis=1)
+        early, spike = _next_spike_at(out_spikes, out_ok, t_end)
         rank = rank.at[m + k:].set(jnp.where(early, rank[spike], _REFRAC_END))
         sub = sub.at[m + k:].set(jnp.where(early, sub[spike] - 1, sub[m + k:]))
     order = jnp.lexsort((sub, rank, jnp.where(valid, time, jnp.inf)))
     return time[order], kind[order], neuron[order], slot[order], valid[order], order
+
+
+def _next_spike_at(out_spikes: Spikes, out_ok: Bool[Array, " m"],
+                   t_end: Float[Array, " m"]) -> tuple[Bool[Array, " m"], Int[Array, " m"]]:
+    """For each output spike slot ``s``: is there a later valid slot ``j > s`` of the same neuron
+    at exactly ``t_end[s]`` (``found``), and the first such ``j`` (``spike``; 0 where none).
+
+    The valid spikes are sorted by (neuron, time, slot) and each query ``(idx[s], t_end[s],
+    s + 1)`` is a vectorised lower-bound binary search in that order: ``O(m log m)`` time and
+    ``O(m)`` memory (an all-pairs comparison would hold ``m x m`` booleans per sample)."""
+    m = out_spikes.size
+    slots = jnp.arange(m, dtype=jnp.int32)
+    idx = out_spikes.idx.astype(jnp.int32)
+    time = out_spikes.time
+    # invalid slots sort last (group key 1) and can never match a query (group key 0)
+    group = jnp.where(out_ok, 0, 1).astype(jnp.int32)
+    order = jnp.lexsort((slots, time, idx, group))
+    keys = (group[order], idx[order], time[order], slots[order])
+    query = (jnp.zeros(m, jnp.int32), idx, t_end, slots + 1)
+
+    def less(a, b):  # lexicographic a < b over the four keys, elementwise
+        lt, eq = jnp.zeros(a[0].shape, bool), jnp.ones(a[0].shape, bool)
+        for x, y in zip(a, b, strict=True):
+            lt = lt | (eq & (x < y))
+            eq = eq & (x == y)
+        return lt
+
+    def step(_, bounds):
+        lo, hi = bounds
+        mid = (lo + hi) // 2
+        go_right = (lo < hi) & less(tuple(k[jnp.minimum(mid, m - 1)] for k in keys), query)
+        return jnp.where(go_right, mid + 1, lo), jnp.where(go_right | (lo >= hi), hi, mid)
+
+    lo, _ = jax.lax.fori_loop(0, max(1, int(m).bit_length()), step,
+                              (jnp.zeros(m, jnp.int32), jnp.full(m, m, jnp.int32)))
+    pos = jnp.minimum(lo, m - 1)
+    j = order[pos]
+    found = ((lo < m) & (group[j] == 0) & (idx[j] == idx) & (time[j] == t_end) & (j > slots)
+             & jnp.isfinite(t_end))
+    return found, jnp.where(found, j, 0)
 
 
 def eventprop_backward(

@@ -226,8 +226,9 @@ def run_splits(args: argparse.Namespace, splits: dict, *, encode, build_model, m
                step_factors, t0: float | None = None, **fit_kwargs) -> dict:
     """Every task's recipe on ``splits`` (``{"train"|"val"|"test": (x, y)}``):
     ``encode(x, args)``, ``build_model(key, args)``, ``make_fns(args) -> (loss_fn,
-    predict_fn)``, the schedule of `train.make_optimizer` (with ``args.weight_decay`` and
-    ``args.clip_norm`` where the task has those flags) with per-parameter step sizes
+    predict_fn)``, the schedule of `train.make_optimizer` (with ``args.weight_decay``,
+    ``args.clip_norm`` and ``args.final_lr_fraction`` where the task has those flags; otherwise
+    `make_optimizer`'s defaults) with per-parameter step sizes
     ``step_factors(model, args)`` (see `scale_updates`), then `fit_task` (``fit_kwargs`` go to
     `train.fit`). Returns the results (also written to ``args.out``)."""
     t0 = time.perf_counter() if t0 is None else t0
@@ -238,7 +239,8 @@ def run_splits(args: argparse.Namespace, splits: dict, *, encode, build_model, m
     steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
     base = make_optimizer(args.lr, args.epochs, steps_per_epoch,
                           weight_decay=getattr(args, "weight_decay", 0.0),
-                          clip_norm=getattr(args, "clip_norm", None))
+                          clip_norm=getattr(args, "clip_norm", None),
+                          final_lr_fraction=getattr(args, "final_lr_fraction", 0.05))
     optimizer = optax.chain(base, scale_updates(step_factors(model, args)))
     return fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0,
                     **fit_kwargs)

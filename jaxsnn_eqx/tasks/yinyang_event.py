@@ -22,7 +22,8 @@ gradients and kept ``>= 0`` after every step.
 Entry points: ``python -m jaxsnn_eqx.event.tasks.yinyang_analytical`` (``--gradient analytical``),
 ``python -m jaxsnn_eqx.event.tasks.yinyang_event_prop [--layered]``, and
 ``jaxsnn-eqx train yinyang --method analytical|eventprop|eventprop-layered``. Defaults (every
-method): 300 epochs of batches of 16 at lr 1e-2.
+method): 300 epochs of batches of 16 at lr 1e-2, cosine-decayed to 0.5% of it
+(``--final-lr-fraction``); the last epoch's model is tested and saved (``--select last``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,15 @@ __all__ = [
 # (500 at batch 64: 97.6 / 97.0%) or a wider hidden layer (200: 97.7 / 98.7%, twice the time);
 # input-time jitter, the cross entropy loss and other target times did worse. The previous
 # layered defaults (150 epochs, batch 64) gave 96.3-97.0% over seeds 0-4.
-DEFAULTS = dict(out="runs/yinyang_eventprop", seed=0, epochs=300, batch_size=16, lr=1e-2)
+# The schedule ends at 0.5% of the peak rate (`--final-lr-fraction`; with `train.make_optimizer`'s
+# default 5% the validation accuracy of the last 30 epochs still moved by 0.26-0.33 points from
+# one epoch to the next, 0.12 at 0.5%), and the last epoch's model is tested (`--select last`):
+# with 1000 validation points the best-validation epoch is a noisy pick, now and then an early
+# one (layered EventProp, seed 3, 5% schedule: epoch 92 of 300, 97.1% on 20,000 fresh points
+# against 98.2% for the last epoch). With the 0.5% schedule, over seeds 0-4 of both layered
+# methods, the last epoch scored 98.15% on 20,000 fresh points, the best-validation one 98.04%.
+DEFAULTS = dict(out="runs/yinyang_eventprop", seed=0, epochs=300, batch_size=16, lr=1e-2,
+                select="last")
 N_OUT = 3
 
 
@@ -84,10 +93,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "prefer a layered network)")
     g.add_argument("--delay-init", type=float, default=0.0,
                    help="with --delays: initial delays ~ U(0, DELAY_INIT) (s); 0: all zero")
+    g.add_argument("--final-lr-fraction", type=_fraction, default=5e-3,
+                   help="the cosine schedule decays the learning rate from --lr to this fraction "
+                        "of it by the last step")
     g.add_argument("--jitter", type=float, default=0.0,
                    help="std (s) of Gaussian noise on the training input spike times, a fresh "
                         "draw every step (0: off)")
     return parser
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1], got {text}")
+    return value
 
 
 def weight_units(model, args: argparse.Namespace):
@@ -129,6 +148,7 @@ def _resolve(args: argparse.Namespace) -> argparse.Namespace:
     a.delays = getattr(a, "delays", False)  # runs saved before the flag existed
     a.delay_init = getattr(a, "delay_init", 0.0)
     a.jitter = getattr(a, "jitter", 0.0)
+    a.final_lr_fraction = getattr(a, "final_lr_fraction", 0.05)  # make_optimizer's default
     a.tau_mem = a.ratio * a.tau_syn
     if a.t_late is None:
         a.t_late = 2 * a.tau_syn
