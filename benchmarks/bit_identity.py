@@ -85,7 +85,8 @@ def _cases():
         try:
             rows += list(add(name, make()))
         except Exception as e:  # a case the current version cannot build is reported, not hidden
-            rows.append((name, "error", [ln for ln in str(e).splitlines() if "Error" in ln][-1][:120]))
+            first = [ln for ln in str(e).splitlines() if "Error" in ln][-1]
+            rows.append((name, "error", first[:120]))
     hp = event.LIFParams(tau_mem=12e-6, tau_syn=6e-6, v_th=1.0, v_reset=0.0, v_leak=0.0,
                          t_refrac=0.0)
     try:
