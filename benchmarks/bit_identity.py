@@ -78,7 +78,7 @@ def _cases():
         "Sequential": lambda: snn.Sequential([
             event.EventPropLIF(n_in, 8, params=p, t_max=3e-2, max_spikes=256,
                                weight=w(k[2], n_in, 8)),
-            event.LIF(8, 3, params=p, t_max=3e-2, max_spikes=96, weight=w(k[6], 8, 3, 0.1))]),
+            event.LIF(8, 3, params=p, t_max=3e-2, max_spikes=512, weight=w(k[6], 8, 3, 0.05))]),
     }
     rows = []
     for name, make in cases.items():
