@@ -2,8 +2,9 @@
 
 Layers are unbatched: ``ys = layer(xs)`` with ``xs: (time, in_size)``; batch with `jax.vmap`.
 
-* layers: `LIF` (spiking) and `LI` (leaky-integrator readout), with their `lif_step`/`li_step`
-  and scanned `lif_integrate`/`li_integrate`; recurrence via `jaxsnn_eqx.Recurrent`.
+* layers (`lif`): `LIF` (spiking) and `LI` (leaky-integrator readout); recurrence via
+  `jaxsnn_eqx.Recurrent`.
+* dynamics (`functional`): `lif_step`/`li_step`, scanned by `lif_integrate`/`li_integrate`.
 * surrogate spike functions: `SuperSpike`, `FastSigmoid`, `Triangle`, `ArcTan`.
 * encoders to dense rasters: `encode_latency` (``mirror=False`` by default, unlike
   `jaxsnn_eqx.data.encode_latency`), `encode_poisson`; decoders: `max_over_time` and friends.
@@ -20,9 +21,7 @@ Layers are unbatched: ``ys = layer(xs)`` with ``xs: (time, in_size)``; batch wit
 
 from .decode import last_step, max_over_time, mean_over_time, spike_count
 from .encode import encode_latency, encode_poisson, n_steps
-from .lif import (
-    LI,
-    LIF,
+from .functional import (
     LIFParams,
     LIFState,
     LIParams,
@@ -33,6 +32,7 @@ from .lif import (
     lif_step,
     refractory_steps,
 )
+from .lif import LI, LIF
 from .losses import accuracy, firing_rate_regularizer, nll_loss
 from .surrogate import (
     ArcTan,
