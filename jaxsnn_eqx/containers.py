@@ -19,7 +19,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 __all__ = ["Sequential", "Recurrent"]
 
@@ -82,24 +82,30 @@ class Recurrent(eqx.Module):
     feedback starts as a small, trainable perturbation (for `event.LIF` with
     ``tau_mem = 2 tau_syn``, ``tau_mem (v_th - v_leak)`` is half the threshold-reaching weight
     `event.lif_weight_scale`). Self-connections (the diagonal) are drawn like the rest; pass
-    ``mask=1 - jnp.eye(size)`` to exclude them. ``scale=0.0`` (or no ``key``) gives zeros.
+    ``mask=~jnp.eye(size, dtype=bool)`` (or ``1 - jnp.eye(size)``) to exclude them.
+    ``scale=0.0`` (or no ``key``) gives zeros.
+
+    Trainable (inexact-array) leaves: ``weight_rec`` and those of ``layer``. The mask is stored as
+    a bool array, so ``eqx.is_inexact_array`` filters (and optimisers such as ``optax.adamw``
+    applied to them, weight decay included) leave it untouched.
 
     Attributes:
         layer: a layer whose ``__call__`` accepts ``weight_rec=`` (shape ``(size, size)``).
         weight_rec: recurrent weights, ``weight_rec[pre, post]``.
-        mask: optional fixed 0/1 connectivity mask of the same shape (not trained).
+        mask: optional fixed connectivity mask of the same shape, bool (``True`` = connected);
+            not trained. A 0/1 float or int mask is converted to bool.
     """
 
     layer: Callable
     weight_rec: Float[Array, "size size"]
-    mask: Float[Array, "size size"] | None
+    mask: Bool[Array, "size size"] | None
 
     def __init__(
         self,
         layer: Callable,
         weight_rec: Float[Array, "size size"] | None = None,
         *,
-        mask: Float[Array, "size size"] | None = None,
+        mask: Bool[Array, "size size"] | Float[Array, "size size"] | None = None,
         scale: float | None = None,
         key: PRNGKeyArray | None = None,
     ):
@@ -148,7 +154,7 @@ class Recurrent(eqx.Module):
                 f"out_size={size}."
             )
         if mask is not None:
-            mask = jnp.asarray(mask, weight_rec.dtype)
+            mask = _bool_mask(mask)
             if mask.shape != weight_rec.shape:
                 raise ValueError(
                     f"Recurrent: mask shape {mask.shape} != weight_rec shape {weight_rec.shape}."
@@ -159,13 +165,31 @@ class Recurrent(eqx.Module):
 
     @property
     def effective_weight_rec(self) -> Float[Array, "size size"]:
+        """``weight_rec`` with the masked-out entries set to zero (they get no gradient)."""
         w = self.weight_rec
         if self.mask is not None:
-            w = w * jax.lax.stop_gradient(self.mask)
+            w = w * self.mask.astype(w.dtype)  # the same product as with a 0/1 float mask
         return w
 
     def __call__(self, x: Any) -> Any:
         return self.layer(x, weight_rec=self.effective_weight_rec)
+
+
+def _bool_mask(mask: Any) -> Array:
+    """A connectivity mask as a bool array; a float or int mask must hold only 0 and 1."""
+    mask = jnp.asarray(mask)
+    if mask.dtype == jnp.bool_:
+        return mask
+    if not (jnp.issubdtype(mask.dtype, jnp.integer) or jnp.issubdtype(mask.dtype, jnp.floating)):
+        raise TypeError(f"Recurrent: mask must be a bool (or 0/1) array, got dtype {mask.dtype}.")
+    if not isinstance(mask, jax.core.Tracer):
+        values = np.asarray(mask)
+        if not np.all((values == 0) | (values == 1)):
+            raise ValueError(
+                "Recurrent: mask must hold only 0 and 1 (or be a bool array); it is a fixed "
+                "connectivity pattern, not a weight scale."
+            )
+    return mask != 0
 
 
 def _weight_dtype(layer: Any):

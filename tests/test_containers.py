@@ -119,3 +119,38 @@ def test_recurrent_init_errors_name_the_argument():
         snn.Recurrent(affine, key=jax.random.PRNGKey(0))
     w = snn.Recurrent(affine, key=jax.random.PRNGKey(0), scale=1.0).weight_rec
     assert w.shape == (2, 2) and np.all(np.asarray(w) != 0)
+
+
+def test_recurrent_mask_is_bool_and_adamw_leaves_it_bit_exact():
+    # a float mask (gradient 0) was still decayed by AdamW: 1.0 -> ~0.995 after 50 steps
+    import optax
+
+    rec = snn.Recurrent(_lif(4), key=jax.random.PRNGKey(1), mask=1 - jnp.eye(4))
+    before = np.asarray(rec.mask)
+    opt = optax.adamw(1e-2, weight_decay=1e-2)
+    state = opt.init(eqx.filter(rec, eqx.is_inexact_array))
+    xs = jnp.ones((20, 3))
+    for _ in range(50):
+        g = eqx.filter_grad(lambda m: m(xs).sum())(rec)
+        updates, state = opt.update(g, state, eqx.filter(rec, eqx.is_inexact_array))
+        rec = eqx.apply_updates(rec, updates)
+    np.testing.assert_array_equal(np.asarray(rec.mask), before)
+    assert rec.mask.dtype == jnp.bool_
+    assert np.all(np.diag(rec.effective_weight_rec) == 0)
+
+
+def test_recurrent_mask_bool_or_01_gives_the_same_numbers():
+    lif = _lif(5)
+    w = jax.random.normal(jax.random.PRNGKey(3), (5, 5)) * 1e-3
+    m01 = (jax.random.uniform(jax.random.PRNGKey(4), (5, 5)) > 0.5).astype(w.dtype)
+    a, b = snn.Recurrent(lif, w, mask=m01), snn.Recurrent(lif, w, mask=m01 != 0)
+    np.testing.assert_array_equal(a.effective_weight_rec, w * m01)  # bit-exact, -0.0 included
+    np.testing.assert_array_equal(a.effective_weight_rec, b.effective_weight_rec)
+    xs = jax.random.uniform(jax.random.PRNGKey(5), (30, 3)) < 0.3
+    xs = xs.astype(w.dtype)
+    ga = eqx.filter_grad(lambda m: m(xs).sum())(a)
+    np.testing.assert_array_equal(ga.weight_rec, eqx.filter_grad(lambda m: m(xs).sum())(b)
+                                  .weight_rec)
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        snn.Recurrent(lif, w, mask=0.5 * m01)
+

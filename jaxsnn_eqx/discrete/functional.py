@@ -99,7 +99,11 @@ class LIFParams(eqx.Module):
         reset: ``"value"`` (V := v_reset) or ``"subtract"`` (V -= v_th - v_reset).
 
     Fields may be scalars or per-neuron arrays of shape ``(out_size,)``, except ``t_refrac``
-    and ``reset``, which are static. They are plain numbers by default and are not trained.
+    and ``reset``, which are static. What is trainable: by default the fields are plain Python
+    numbers, which are not array leaves, so ``eqx.is_inexact_array`` filters (and optimisers
+    applied to them) skip them. A float array field is an inexact-array leaf: it gets a gradient
+    (through the autodiff scan) and is updated, weight decay included, by an optimiser over
+    ``eqx.is_inexact_array``; to keep such a field fixed, filter it out of the optimiser.
     """
 
     tau_mem: float = 1e-2

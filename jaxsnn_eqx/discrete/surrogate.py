@@ -7,7 +7,10 @@ with forward- and reverse-mode autodiff, `jax.vmap` and `jax.jit`.
 
 The sharpness parameter ``alpha`` (1/volt) sets the width of the pseudo-derivative: larger is
 narrower. The modules are small `eqx.Module`s, used as the ``surrogate=`` field of `discrete.LIF`;
-any callable ``x -> spikes`` works there too.
+any callable ``x -> spikes`` works there too. ``alpha`` is a hyperparameter, not trained: keep it
+a Python float (the default). An array ``alpha`` would be an inexact-array leaf that gets a zero
+gradient (the step does not depend on it) yet is decayed by an optimiser with weight decay over
+``eqx.is_inexact_array``, and it turns off `discrete.LIF`'s hand-written adjoint.
 
 Pseudo-derivatives ``dH/dx``:
 
