@@ -6,6 +6,12 @@ Both containers only rely on a small call protocol, so they work for every layer
 * `Recurrent` owns a recurrent weight matrix and calls ``layer(x, weight_rec=w)``: each layer type
   that supports recurrence (``discrete.LIF``, ``event.LIF`` and friends) accepts that keyword and
   feeds its own output back to its input through ``w`` (shape ``(size, size)``, pre -> post).
+
+Both accept an optional ``key`` like `equinox.nn.Sequential`: ``net(x, key=k)`` splits ``k`` into
+one subkey per layer (layer ``i`` gets ``jax.random.split(k, len(layers))[i]``) and passes it as
+``key=`` to each layer whose ``__call__`` accepts a ``key`` (e.g. `event.HardwareRecurrentLIF` on
+a noisy backend); `Recurrent` passes its key on unsplit. Without a key, layers are called without
+one, exactly as before.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-__all__ = ["Sequential", "Recurrent"]
+__all__ = ["Sequential", "Recurrent", "accepts_key", "call_with_key"]
 
 
 class Sequential(eqx.Module):
@@ -51,16 +57,19 @@ class Sequential(eqx.Module):
                     f"{i + 1} ({type(b).__name__}) has in_size={n_in}.")
         self.layers = layers
 
-    def __call__(self, x: Any) -> Any:
-        for layer in self.layers:
-            x = layer(x)
+    def __call__(self, x: Any, *, key: PRNGKeyArray | None = None) -> Any:
+        """The last layer's output. ``key`` (optional) is split into one subkey per layer and
+        each subkey goes to its layer if that layer's ``__call__`` accepts ``key``."""
+        for layer, k in zip(self.layers, _layer_keys(key, len(self.layers)), strict=True):
+            x = call_with_key(layer, x, k)
         return x
 
-    def trace(self, x: Any) -> list[Any]:
-        """The outputs of every layer, first to last (for plots and losses on hidden layers)."""
+    def trace(self, x: Any, *, key: PRNGKeyArray | None = None) -> list[Any]:
+        """The outputs of every layer, first to last (for plots and losses on hidden layers);
+        ``key`` is split and passed on as in ``__call__``."""
         outs = []
-        for layer in self.layers:
-            x = layer(x)
+        for layer, k in zip(self.layers, _layer_keys(key, len(self.layers)), strict=True):
+            x = call_with_key(layer, x, k)
             outs.append(x)
         return outs
 
@@ -171,8 +180,33 @@ class Recurrent(eqx.Module):
             w = w * self.mask.astype(w.dtype)  # the same product as with a 0/1 float mask
         return w
 
-    def __call__(self, x: Any) -> Any:
-        return self.layer(x, weight_rec=self.effective_weight_rec)
+    def __call__(self, x: Any, *, key: PRNGKeyArray | None = None) -> Any:
+        """``layer(x, weight_rec=effective_weight_rec)``; ``key`` (optional) is passed on to the
+        layer if its ``__call__`` accepts ``key``."""
+        return call_with_key(self.layer, x, key, weight_rec=self.effective_weight_rec)
+
+
+def accepts_key(layer: Callable) -> bool:
+    """Whether ``layer(x, key=k)`` is a valid call: its signature names ``key`` (or takes
+    ``**kwargs``). A callable without a readable signature is not given a key."""
+    try:
+        params = inspect.signature(layer).parameters
+    except (TypeError, ValueError):
+        return False
+    return "key" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def call_with_key(layer: Callable, x: Any, key: PRNGKeyArray | None, **kwargs) -> Any:
+    """``layer(x, **kwargs, key=key)`` if there is a key and the layer accepts one, else
+    ``layer(x, **kwargs)``."""
+    if key is not None and accepts_key(layer):
+        return layer(x, **kwargs, key=key)
+    return layer(x, **kwargs)
+
+
+def _layer_keys(key: PRNGKeyArray | None, n: int) -> list:
+    """One subkey per layer, as `equinox.nn.Sequential` splits them; ``None`` for each without."""
+    return [None] * n if key is None else list(jax.random.split(key, n))
 
 
 def _bool_mask(mask: Any) -> Array:

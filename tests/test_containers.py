@@ -154,3 +154,54 @@ def test_recurrent_mask_bool_or_01_gives_the_same_numbers():
     with pytest.raises(ValueError, match="only 0 and 1"):
         snn.Recurrent(lif, w, mask=0.5 * m01)
 
+
+class NeedsKey(eqx.Module):
+    """A noisy layer: ``x + noise``; a key is required."""
+
+    def __call__(self, x, *, key):
+        return x + jax.random.normal(key, x.shape)
+
+
+def test_sequential_passes_split_keys_to_layers_that_take_them():
+    a = Affine(2 * jnp.eye(2))
+    net = snn.Sequential([a, NeedsKey(), NeedsKey()])
+    x = jnp.array([1.0, 2.0])
+    k = jax.random.PRNGKey(7)
+    keys = jax.random.split(k, 3)  # as eqx.nn.Sequential: one subkey per layer, by position
+    expected = NeedsKey()(NeedsKey()(a(x), key=keys[1]), key=keys[2])
+    np.testing.assert_array_equal(net(x, key=k), expected)
+    outs = net.trace(x, key=k)
+    np.testing.assert_array_equal(outs[-1], expected)
+    np.testing.assert_allclose(eqx.filter_jit(lambda n, k: n(x, key=k))(net, k), expected,
+                               rtol=1e-12)  # jit may fuse the arithmetic differently
+    # without a key nothing changes: layers are called as before
+    plain = snn.Sequential([a, Affine(jnp.ones((2, 3)))])
+    np.testing.assert_array_equal(plain(x), plain(x, key=None))
+    np.testing.assert_array_equal(plain(x), Affine(jnp.ones((2, 3)))(a(x)))
+    # Recurrent passes its key on to a layer that takes one
+    class NoisyRec(eqx.Module):
+        out_size: int = eqx.field(static=True, default=2)
+
+        def __call__(self, x, weight_rec=None, *, key=None):
+            noise = 0.0 if key is None else jax.random.normal(key, x.shape)
+            return x + x @ weight_rec + noise
+
+    rec = snn.Recurrent(NoisyRec(), jnp.eye(2))
+    np.testing.assert_array_equal(rec(x, key=k), 2 * x + jax.random.normal(k, x.shape))
+    np.testing.assert_array_equal(rec(x), 2 * x)
+
+
+def test_sequential_with_a_hardware_layer_on_a_noisy_backend():
+    from jaxsnn_eqx import event, hardware
+
+    p = event.LIFParams(tau_mem=1.2e-5, tau_syn=6e-6, v_th=1.0, v_reset=0.0, v_leak=0.0,
+                        t_refrac=3e-5)
+    hw = event.HardwareRecurrentLIF(3, 4, params=p, t_max=3e-5, max_spikes=16,
+                                    backend=hardware.Emulator(), key=jax.random.PRNGKey(0))
+    net = snn.Sequential([hw])
+    s = snn.Spikes(jnp.array([1e-6, 2e-6, 4e-6]), jnp.array([0, 1, 2]))
+    k = jax.random.PRNGKey(3)
+    out = net(s, key=k)  # was: TypeError (Sequential took no key)
+    ref = hw(s, key=jax.random.split(k, 1)[0])
+    np.testing.assert_array_equal(out.time, ref.time)
+    np.testing.assert_array_equal(out.idx, ref.idx)
