@@ -29,11 +29,9 @@ class Spikes(eqx.Module):
 
     def __init__(self, time: ArrayLike, idx: ArrayLike):
         time = jnp.asarray(time)
-        idx = jnp.asarray(idx)
+        idx = _integer_idx(idx, "Spikes")
         if not jnp.issubdtype(time.dtype, jnp.floating):
             time = time.astype(jnp.result_type(float))
-        if not jnp.issubdtype(idx.dtype, jnp.integer):
-            raise TypeError(f"Spikes.idx must be an integer array, got dtype {idx.dtype}.")
         if time.shape != idx.shape:
             raise ValueError(
                 f"Spikes.time and Spikes.idx must have the same shape, got {time.shape} "
@@ -58,10 +56,11 @@ class Spikes(eqx.Module):
         """Build sorted spikes from unsorted ``time``/``idx`` arrays, padded to ``size`` slots.
 
         Events with non-finite time are treated as unused slots. Raises if more than ``size``
-        real events are given (concretely, outside of ``jit``).
+        real events are given (concretely, outside of ``jit``). ``idx`` must have an integer
+        dtype, as in `Spikes` (a float index is refused, not truncated).
         """
         time = jnp.asarray(time)
-        idx = jnp.asarray(idx, dtype=jnp.int32)
+        idx = _integer_idx(idx, "Spikes.from_arrays").astype(jnp.int32)
         if not jnp.issubdtype(time.dtype, jnp.floating):
             time = time.astype(jnp.result_type(float))
         n = time.shape[-1]
@@ -187,3 +186,15 @@ class Spikes(eqx.Module):
 def _check_n_neurons(n: int, where: str) -> None:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"Spikes.{where}: `n_neurons` must be a positive integer, got {n!r}.")
+
+
+def _integer_idx(idx: ArrayLike, where: str) -> Int[Array, "..."]:
+    """``idx`` as an array; a ``TypeError`` unless its dtype is an integer (bool and float
+    indices are refused, never truncated)."""
+    idx = jnp.asarray(idx)
+    if not jnp.issubdtype(idx.dtype, jnp.integer):
+        raise TypeError(
+            f"{where}: idx (Spikes.idx) must be an integer array, got dtype {idx.dtype}; "
+            "neuron indices are whole numbers (cast with .astype(int) if the values are)."
+        )
+    return idx

@@ -61,3 +61,20 @@ def test_is_pytree_under_jit():
     assert int(s2.count) == 0
     merged = s.concatenate(s2.pad(4), offset=2)
     assert merged.size == 7
+
+
+def test_from_arrays_refuses_float_indices_like_spikes():
+    # from_arrays used to truncate [1.9, 0.7] to [1, 0]; Spikes(...) refuses float indices
+    t = jnp.array([1.0, 2.0])
+    with pytest.raises(TypeError, match="idx"):
+        snn.Spikes.from_arrays(t, jnp.array([1.9, 0.7]))
+    with pytest.raises(TypeError, match="idx"):
+        snn.Spikes(t, jnp.array([1.9, 0.7]))
+    for bad in (jnp.array([1.0, 0.0]), [1.9, 0.7], jnp.array([True, False])):
+        with pytest.raises(TypeError, match="idx"):
+            snn.Spikes.from_arrays(t, bad)
+        with pytest.raises(TypeError, match="idx"):
+            snn.Spikes(t, bad)
+    s = snn.Spikes.from_arrays(t, [1, 0])  # integers (a list included) are fine
+    np.testing.assert_array_equal(s.idx, [1, 0])
+    assert s.idx.dtype == jnp.int32
