@@ -187,3 +187,12 @@ def test_time_losses_require_a_finite_t_silent():
     with pytest.raises(ValueError, match="mse_times: t_silent must be finite"):
         L.mse_times(t, jnp.zeros(2), t_silent=float("inf"), scale=1e-3)
     assert np.isfinite(L.mse_times(t, jnp.zeros(2), t_silent=2e-3, scale=1e-3))
+
+
+def test_accuracy_refuses_float_labels_like_nll_loss():
+    scores = jnp.array([[0.1, 0.9], [0.8, 0.2]])
+    with pytest.raises(TypeError, match="labels must be integers"):
+        discrete.nll_loss(scores, jnp.array([1.0, 0.0]))
+    with pytest.raises(TypeError, match="labels must be integers"):
+        discrete.accuracy(scores, jnp.array([1.0, 0.0]))  # was: compared floats with argmax
+    assert float(discrete.accuracy(scores, jnp.array([1, 0]))) == 1.0

@@ -19,9 +19,7 @@ def nll_loss(
 ) -> Float[Array, ""]:
     """Negative log-likelihood of ``log_softmax(scores)`` at ``labels``, averaged over the batch."""
     scores = jnp.asarray(scores)
-    labels = jnp.asarray(labels)
-    if not jnp.issubdtype(labels.dtype, jnp.integer):
-        raise TypeError(f"nll_loss: labels must be integers, got dtype {labels.dtype}.")
+    labels = _integer_labels(labels, "nll_loss")
     if labels.shape != scores.shape[:-1]:
         raise ValueError(
             f"nll_loss: labels shape {labels.shape} must equal scores shape without the class "
@@ -35,8 +33,16 @@ def nll_loss(
 def accuracy(
     scores: Float[Array, "*batch n_classes"], labels: Int[ArrayLike, "*batch"]
 ) -> Float[Array, ""]:
-    """Fraction of samples whose largest score is at the label."""
-    return jnp.mean(jnp.argmax(scores, axis=-1) == jnp.asarray(labels))
+    """Fraction of samples whose largest score is at the label (integer labels, as in
+    `nll_loss`: a float label is refused, not compared)."""
+    return jnp.mean(jnp.argmax(scores, axis=-1) == _integer_labels(labels, "accuracy"))
+
+
+def _integer_labels(labels: ArrayLike, where: str) -> Int[Array, "*batch"]:
+    labels = jnp.asarray(labels)
+    if not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise TypeError(f"{where}: labels must be integers, got dtype {labels.dtype}.")
+    return labels
 
 
 def firing_rate_regularizer(
