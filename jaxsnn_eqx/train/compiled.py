@@ -279,7 +279,8 @@ class CompiledEpoch:
     """One epoch of training compiled ahead of time for the given model, optimizer state and
     training data (`epoch_fn`; for ``mesh``: replicated in and out, each minibatch split).
 
-    ``self.dyn`` and ``self.opt_state`` are the arrays to start from (placed on the mesh);
+    ``self.dyn`` and ``self.opt_state`` are the arrays to start from (placed on the mesh),
+    ``self.static`` the rest of the model (`eqx.combine` them);
     calling ``self(e, dyn, opt_state)`` trains epoch ``e`` (0-based) and returns
     ``(dyn, opt_state, row)`` with ``row = {"epoch": e + 1, "train_loss", "seconds"}``: the
     mean loss over the steps and the run time measured after the device finished.
@@ -295,6 +296,7 @@ class CompiledEpoch:
         x, y = train
         y = jnp.asarray(y)
         self.n, self.key, self.mesh, self.out = y.shape[0], key, mesh, out
+        self.static = static
         epoch, self.names = epoch_fn(static, loss_fn, optimizer, batch_size, post_update,
                                      with_key, check_finite, mesh)
         perm0 = jnp.arange(self.n)

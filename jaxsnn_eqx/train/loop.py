@@ -126,18 +126,14 @@ def fit(
     settings = {"epochs": epochs, "batch_size": batch_size, "n_train": n_train,
                 "select": select, "with_key": with_key, "key": key_data(key),
                 "devices": n_devices}
+    results.update(devices=n_devices, platform=platform, processes=jax.process_count(),
+                   device_history=[{"from_epoch": 0, "devices": n_devices, "platform": platform}])
     folder, best = None, None
-    history = [{"from_epoch": 0, "devices": n_devices, "platform": platform}]
     if out is not None:
         folder = open_run_folder(out, resume=resume, overwrite=overwrite, extend=extend,
                                  settings=settings, config=config)
-        results["epochs"] = list(folder.manifest["history"])
-        history = device_history(folder.manifest, len(results["epochs"]), n_devices, platform)
-        folder.manifest["device_history"] = history
-        model, opt_state, best = restore(folder, model, opt_state, select, results["epochs"])
+        model, opt_state, best = restore(folder, model, opt_state, select, results)
     start = len(results["epochs"])
-    results.update(devices=n_devices, platform=platform, processes=jax.process_count(),
-                   device_history=history)
 
     t0 = time.perf_counter()
     dyn, static = eqx.partition(model, eqx.is_array)
@@ -155,18 +151,9 @@ def fit(
     callbacks: list[FitCallback] = [ProgressPrinter()] if progress else []
     for cb in callbacks:
         cb.on_start(start, epochs, out, results["compile_seconds"])
-    for e in range(start, epochs):
-        dyn, opt_state, row = run_epoch(e, dyn, opt_state)
-        model = eqx.combine(dyn, static)
-        if eval_val is not None:
-            row["val_accuracy"] = eval_val(model)
-        results["epochs"].append(row)
-        if select == "best_val" and (best is None or row["val_accuracy"] > best[0]["val_accuracy"]):
-            best = (row, model)
-        for cb in callbacks:
-            cb.on_epoch(row, epochs)
-        if folder is not None:
-            folder.save(results, model, best[1] if best is not None else model, opt_state)
+    model, opt_state, best = train_epochs(
+        run_epoch, model, dyn, opt_state, range(start, epochs), results=results, best=best,
+        eval_val=eval_val, select=select, folder=folder, callbacks=callbacks)
     for cb in callbacks:
         cb.on_end()
 
@@ -254,16 +241,45 @@ def best_so_far(rows: list[dict]) -> dict | None:
 
 
 def restore(folder: RunFolder, model, opt_state, select: str,
-            rows: list[dict]) -> tuple[Any, Any, tuple[dict, Any] | None]:
-    """``(model, opt_state, best)`` of a resumed run: the last checkpoint and, for
-    ``select="best_val"``, ``(row, model)`` of the best epoch so far (``best`` None without
-    one); the given ones for a folder without checkpoint files."""
+            results: dict) -> tuple[Any, Any, tuple[dict, Any] | None]:
+    """``(model, opt_state, best)`` to start from in ``folder``: for a resumed run the last
+    checkpoint and, for ``select="best_val"``, ``(row, model)`` of the best epoch so far
+    (``best`` None without one); the given ones for a folder without checkpoint files.
+    Fills ``results["epochs"]`` with the saved history and ``results["device_history"]`` (also
+    recorded in the folder's manifest) with this run's devices appended."""
+    results["epochs"] = list(folder.manifest["history"])
+    now = results["device_history"][-1]
+    history = device_history(folder.manifest, len(results["epochs"]), now["devices"],
+                             now["platform"])
+    results["device_history"] = folder.manifest["device_history"] = history
     if not folder.manifest["files"]:
         return model, opt_state, None
     model = folder.load("last_model.eqx", model)
     opt_state = folder.load("opt_state.eqx", opt_state)
-    row = best_so_far(rows) if select == "best_val" else None
+    row = best_so_far(results["epochs"]) if select == "best_val" else None
     return model, opt_state, None if row is None else (row, folder.load("model.eqx", model))
+
+
+def train_epochs(run_epoch: CompiledEpoch, model, dyn, opt_state, epochs: range, *,
+                 results: dict, best: tuple[dict, Any] | None, eval_val, select: str,
+                 folder: RunFolder | None, callbacks: list[FitCallback]):
+    """Train ``epochs`` (0-based indices) from ``dyn`` / ``opt_state``: per epoch, validate,
+    append the row to ``results["epochs"]``, track the best epoch (``select="best_val"``),
+    report to ``callbacks`` and checkpoint to ``folder``. Returns ``(model, opt_state, best)``
+    after the last epoch (``model`` as given when there is none)."""
+    for e in epochs:
+        dyn, opt_state, row = run_epoch(e, dyn, opt_state)
+        model = eqx.combine(dyn, run_epoch.static)
+        if eval_val is not None:
+            row["val_accuracy"] = eval_val(model)
+        results["epochs"].append(row)
+        if select == "best_val" and (best is None or row["val_accuracy"] > best[0]["val_accuracy"]):
+            best = (row, model)
+        for cb in callbacks:
+            cb.on_epoch(row, epochs.stop)
+        if folder is not None:
+            folder.save(results, model, best[1] if best is not None else model, opt_state)
+    return model, opt_state, best
 
 
 def evaluators(model, predict_fn: PredictFn, val, test, batch_size: int,
