@@ -39,6 +39,7 @@ import sys, time
 from pathlib import Path
 import equinox as eqx, jax, jax.numpy as jnp, numpy as np, optax
 from jaxsnn_eqx import train
+from jaxsnn_eqx.train import run_folder
 
 out, pause, marker = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 kind, _, arg = pause.partition(":")
@@ -56,23 +57,23 @@ def on_step():
     if kind == "step" and hit("step") == int(arg):
         block()
 
-if kind == "write":
+if kind == "write":  # every file of the run folder is written by run_folder.atomic_write
     name, k = arg.rsplit(":", 1)
-    write = train._atomic_write
+    write = run_folder.atomic_write
     def torn_write(path, data, **kw):
         if path.name == name and hit(name) == int(k):
             path.with_name(path.name + ".tmp").write_bytes(data[: len(data) // 2])
             block()
         return write(path, data, **kw)
-    train._atomic_write = torn_write
-if kind == "promote":
-    promote = train._promote
-    def half_promote(out, names):
+    run_folder.atomic_write = torn_write
+if kind == "promote":  # and every NAME.new -> NAME rename by RunFolder.promote
+    promote = run_folder.RunFolder.promote
+    def half_promote(self, names):
         if hit("promote") == int(arg):
-            promote(out, names[:1])
+            promote(self, names[:1])
             block()
-        return promote(out, names)
-    train._promote = half_promote
+        return promote(self, names)
+    run_folder.RunFolder.promote = half_promote
 
 x = np.random.default_rng(0).uniform(size=(384, 4)).astype(np.float32)  # no compiling here
 y = ((x[:, 0] + x[:, 1] > 1).astype(np.int32) + (x[:, 2] > 0.5)).astype(np.int32)

@@ -47,6 +47,31 @@ def test_fit_learns_and_writes_results(tmp_path):
     json.dumps(saved)
 
 
+def test_evaluate_compiles_once_per_shape():
+    """A second `evaluate` with the same static model, predictor, shapes and batch size reuses
+    the compiled program (the predictor is not traced again); another batch size compiles."""
+    _, _, (x, y) = _problem(64)
+    traces = []
+
+    def predict(m, x):
+        traces.append(x.shape)  # runs only while tracing
+        return _predict(m, x)
+
+    model = _model()
+    first = evaluate(model, predict, (x, y), batch_size=100)
+    n = len(traces)
+    assert n >= 1
+    # other weights and other samples of the same shapes and dtypes: no new trace
+    other = jax.tree.map(lambda w: 0.5 * w if eqx.is_inexact_array(w) else w, model)
+    again = evaluate(other, predict, (x[::-1], y[::-1]), batch_size=100)
+    assert len(traces) == n
+    assert again == pytest.approx(evaluate(other, _predict, (x[::-1], y[::-1]), batch_size=100))
+    assert evaluate(model, predict, (x, y), batch_size=100) == first
+    assert len(traces) == n
+    evaluate(model, predict, (x, y), batch_size=50)  # another batch shape: compiled anew
+    assert len(traces) > n
+
+
 def test_resume_continues_exactly(tmp_path):
     train, val, test = _problem(256)
     opt = make_optimizer(1e-2, 4, 256 // 32)
