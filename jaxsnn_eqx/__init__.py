@@ -19,9 +19,7 @@
 from . import data, discrete, event, hardware
 from .containers import Recurrent, Sequential
 from .spikes import Spikes
-
-__version__ = "0.1.0"
-
+from .version import __version__  # noqa: F401  (re-export)
 
 
 def __getattr__(name: str):

@@ -65,6 +65,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from ..version import __version__
 from .sharding import is_writer
 
 __all__ = [
@@ -162,8 +163,6 @@ def matches(path: Path, entry: dict) -> bool:
 
 def library() -> dict:
     """``{"name", "version"}`` of this library, as manifests record it."""
-    from .. import __version__  # the package is imported before this module is
-
     return {"name": "jaxsnn_eqx", "version": __version__}
 
 
