@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from jaxsnn_eqx import cli, plot
+from jaxsnn_eqx import cli
+from jaxsnn_eqx.tasks import figures as plot
 
 
 @pytest.fixture
