@@ -460,8 +460,8 @@ def _figure_inputs(pairs) -> Spikes:
 
 
 def figure_hooks(config: dict) -> FigureHooks:
-    """What `tasks.figures.run_figures` needs for a run saved with ``config`` (the first 64 test samples;
-    no decision map)."""
+    """What `tasks.figures.run_figures` needs for a run saved with ``config`` (the first 64
+    test samples; no decision map)."""
     args = resolve(argparse.Namespace(**config))
     extra = dict(test_set=_figure_test_set(args), class_names=CLASS_NAMES, decision_map=False)
     if args.method == "discrete":

@@ -190,9 +190,9 @@ def _hidden_parts(model: Sequential):
 
 
 def figure_hooks(config: dict) -> FigureHooks:
-    """What `tasks.figures.run_figures` needs from this task for a run saved with ``config``: the class
-    readout is the LI readout's maximum membrane potential over time (what the class is read
-    from; the readout does not spike)."""
+    """What `tasks.figures.run_figures` needs from this task for a run saved with ``config``:
+    the class readout is the LI readout's maximum membrane potential over time (what the class
+    is read from; the readout does not spike)."""
     args = argparse.Namespace(**config)
 
     def readout(model, x, key=None):
