@@ -28,7 +28,7 @@ from event_yinyang import ann_reference, scan  # benchmarks/ is on sys.path when
 from jaxsnn_eqx import data
 from jaxsnn_eqx.event import lif
 from jaxsnn_eqx.tasks import yinyang_event as task
-from jaxsnn_eqx.tasks.common import base_parser
+from jaxsnn_eqx.tasks.args import base_parser
 
 
 def per_batch_us(fn, model, xs, ys, repeat: int) -> float:

@@ -35,7 +35,7 @@ import optax
 from jaxsnn_eqx import data, event
 from jaxsnn_eqx.event import lif
 from jaxsnn_eqx.tasks import yinyang_event as task
-from jaxsnn_eqx.tasks.common import base_parser
+from jaxsnn_eqx.tasks.args import base_parser
 
 
 def compiled_epoch(model, loss_fn, x, y, batch_size, optimizer):

@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsnn_eqx import data, hardware, train
-from jaxsnn_eqx.tasks import common
+from jaxsnn_eqx.tasks import recipe
 from jaxsnn_eqx.tasks import yinyang_hardware as task
 
 TAU_SYN = 6e-6  # the task's default tau_syn (s); jitter levels are fractions of it
@@ -62,14 +62,14 @@ def task_args(argv: list[str]) -> argparse.Namespace:
 
 
 def train_once(args: argparse.Namespace, backend=None) -> tuple[eqx.Module, dict]:
-    """Train as `task.run` does (`common.run_yinyang` with the task's pieces and its weight
+    """Train as `task.run` does (`recipe.run_yinyang` with the task's pieces and its weight
     clipping to the range of ``args.weight_bits``-bit synapses), the model's forward pass on
     ``backend`` (default: the one the flags describe); returns the selected model and timings."""
     with tempfile.TemporaryDirectory(prefix="hw_robustness_") as tmp:
         args = argparse.Namespace(**vars(args))
         args.out = pathlib.Path(tmp)
         t0 = time.perf_counter()
-        results = common.run_yinyang(
+        results = recipe.run_yinyang(
             args, encode=task.encode, make_fns=task.make_fns, step_factors=task.weight_units,
             build_model=lambda key, a: task.build_model(key, a, backend=backend),
             t0=t0, with_key=True, post_update=task.clip_to_synapses(args))

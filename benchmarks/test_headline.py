@@ -23,7 +23,7 @@ from event_yinyang import ann_reference, compiled_epoch
 
 from jaxsnn_eqx import data
 from jaxsnn_eqx.tasks import yinyang_event as task
-from jaxsnn_eqx.tasks.common import base_parser
+from jaxsnn_eqx.tasks.args import base_parser
 
 EVENT_NETWORKS = {
     "analytical": ["--gradient", "analytical"],

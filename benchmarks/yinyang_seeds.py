@@ -10,7 +10,7 @@ schedule (`train.make_optimizer`) and cross entropy, one run per seed on the see
 The test split has 1000 points, so one run's test accuracy near 98% carries a binomial standard
 error of about 0.44 points. ``--fresh N`` (default 20,000) also scores every saved model on N
 fresh points drawn with one fixed key (the same points for every run; standard error about 0.1
-point), through the task's own encoding and readout (`tasks.common.load_run` and the task's
+point), through the task's own encoding and readout (`tasks.runs.load_run` and the task's
 ``figure_hooks``): the generalisation accuracy without the small test set's noise.
 
 Float32 training over thousands of steps amplifies rounding, so results also change with the
@@ -92,9 +92,9 @@ def fresh_accuracy(run_dir: Path, n: int, chunk: int = 2000) -> float:
     import jax
     import numpy as np
 
-    from jaxsnn_eqx.tasks import common
+    from jaxsnn_eqx.tasks import runs
 
-    run = common.load_run(run_dir)
+    run = runs.load_run(run_dir)
     if run.model is None:
         raise RuntimeError(f"{run_dir}: {run.missing}")
     hooks = run.task.figure_hooks(run.config)

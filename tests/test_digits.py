@@ -10,8 +10,8 @@ import pytest
 
 from jaxsnn_eqx import cli, data
 from jaxsnn_eqx.data import digits as dd
-from jaxsnn_eqx.tasks import common
 from jaxsnn_eqx.tasks import digits as task
+from jaxsnn_eqx.tasks import runs as common
 
 pytest.importorskip("sklearn")
 
@@ -124,7 +124,7 @@ def test_each_method_trains_end_to_end(runs, method):
 ])
 def test_plot_of_a_digits_run(runs, method, readout, tmp_path):
     pytest.importorskip("matplotlib")
-    from jaxsnn_eqx import plot
+    from jaxsnn_eqx.tasks import figures as plot
 
     assert cli.main(["plot", str(runs[method]), "--out", str(tmp_path)]) == 0
     names = {"training.png", "weights.png", "raster.png", readout}

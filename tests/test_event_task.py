@@ -45,7 +45,7 @@ def test_every_method_shares_the_defaults():
 def test_final_lr_fraction_reaches_the_schedule(tmp_path, monkeypatch):
     """``--final-lr-fraction F`` reaches `train.make_optimizer` (whose cosine schedule ends at
     ``F * lr``) and the saved config; out-of-range values are refused."""
-    from jaxsnn_eqx.tasks import common
+    from jaxsnn_eqx.tasks import recipe as common
     from jaxsnn_eqx.tasks import yinyang_event as task
 
     with pytest.raises(SystemExit):

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from jaxsnn_eqx import cli, plot
+from jaxsnn_eqx import cli
+from jaxsnn_eqx.tasks import figures as plot
 
 
 @pytest.fixture
@@ -98,3 +99,16 @@ def test_missing_matplotlib_names_the_extra(tmp_path, monkeypatch):
     with pytest.raises(ModuleNotFoundError, match=r'pip install "jaxsnn-eqx\[plot\]"'):
         plot.plot_training(run)
     assert not (run / "training.png").exists()
+
+
+def test_curves_figure_draws_arrays_without_a_run_folder(mpl):
+    from jaxsnn_eqx import plot as figures_from_arrays
+
+    curves = [figures_from_arrays.TrainingCurve("a", "time_mse", [1, 2, 3], [3.0, 2.0, 1.0],
+                                                [0.5, 0.6, 0.7]),
+              figures_from_arrays.TrainingCurve("b", "cross_entropy", [1, 2], [1.0, 0.5])]
+    fig = figures_from_arrays.curves_figure(curves)
+    ax_mse, ax_ce, ax_acc = fig.axes
+    assert "MSE" in ax_mse.get_ylabel() and "cross entropy" in ax_ce.get_ylabel()
+    assert [len(ax.lines) for ax in fig.axes] == [1, 1, 1]
+    assert list(ax_acc.lines[0].get_ydata()) == pytest.approx([50.0, 60.0, 70.0])

@@ -7,9 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxsnn_eqx import cli, data, plot, train
+from jaxsnn_eqx import cli, data, train
 from jaxsnn_eqx.spikes import Spikes
-from jaxsnn_eqx.tasks import common
+from jaxsnn_eqx.tasks import common, recipe
+from jaxsnn_eqx.tasks import figures as plot
 
 pytest.importorskip("matplotlib")
 
@@ -32,7 +33,7 @@ def _refuse_training(monkeypatch):
         raise AssertionError("plotting a saved run must not train")
 
     monkeypatch.setattr(train, "fit", refuse)
-    monkeypatch.setattr(common, "fit", refuse)
+    monkeypatch.setattr(recipe, "fit", refuse)
 
 
 def _check_figures(folder, names):

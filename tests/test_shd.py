@@ -14,7 +14,7 @@ h5py = pytest.importorskip("h5py")  # part of the dev extra; skipped only where 
 
 from jaxsnn_eqx import cli, data  # noqa: E402
 from jaxsnn_eqx.data import shd  # noqa: E402
-from jaxsnn_eqx.tasks import common  # noqa: E402
+from jaxsnn_eqx.tasks import runs as common  # noqa: E402
 from jaxsnn_eqx.tasks import shd as task  # noqa: E402
 
 N_TRAIN_FILE, N_TEST_FILE = 40, 20
@@ -198,12 +198,12 @@ def _train(method, folder, out, capsys, *flags) -> dict:
 
 
 def _figures(out, monkeypatch) -> set[str]:
-    """The figures of a saved run, with SHD runs routed to this task (tasks.common.task_of)."""
+    """The figures of a saved run, with SHD runs routed to this task (tasks.runs.task_of)."""
     pytest.importorskip("matplotlib")
     real = common.task_of
     monkeypatch.setattr(common, "task_of",
                         lambda c: task if c.get("dataset") == "shd" else real(c))
-    from jaxsnn_eqx import plot
+    from jaxsnn_eqx.tasks import figures as plot
 
     names = {p.name for p in plot.run_figures(out, log=None)}
     assert not (out / "figures" / "missing.txt").exists()

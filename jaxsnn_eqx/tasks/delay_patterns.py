@@ -32,7 +32,8 @@ import numpy as np
 from .. import event
 from ..spikes import Spikes
 from ..train import write_results
-from .common import announce, base_parser, finish, positive_float, positive_int, run_splits
+from .args import announce, base_parser, positive_float, positive_int
+from .recipe import finish, run_splits
 
 __all__ = ["make_splits", "encode", "build_model", "make_fns", "parse", "run", "main"]
 
@@ -190,6 +191,6 @@ def main(argv: list[str] | None = None, **defaults) -> dict:
 
 
 if __name__ == "__main__":
-    from ..cli import task_entry
+    from .entry import task_entry
 
     task_entry(main)

@@ -43,20 +43,10 @@ from .. import data, event
 from ..data.digits import N_CLASSES, N_PIXELS
 from ..train import fit, make_optimizer, write_results
 from . import yinyang_discrete, yinyang_event
-from .common import (
-    Activity,
-    FigureHooks,
-    add_ttfs_arguments,
-    announce,
-    base_parser,
-    event_network,
-    event_outputs,
-    finish,
-    positive_float,
-    run_splits,
-    spike_list,
-    time_loss,
-)
+from .args import announce, base_parser, positive_float
+from .event_net import add_ttfs_arguments, event_network, event_outputs, time_loss
+from .recipe import finish, run_splits
+from .runs import Activity, FigureHooks, spike_list
 
 __all__ = ["METHODS", "DEFAULTS", "parser_for", "parse", "encode", "build_model", "make_fns",
            "splits", "ann_reference", "run", "main", "model_like", "figure_hooks"]
@@ -194,7 +184,7 @@ def encode(x: jax.Array, args: argparse.Namespace):
 
 
 def build_model(key: jax.Array, args: argparse.Namespace):
-    """`common.event_network` 65-hidden-10, or the discrete Yin-Yang network with 65 inputs and
+    """`event_net.event_network` 65-hidden-10, or the discrete Yin-Yang network with 65 inputs and
     10 readout neurons."""
     if args.method == "discrete":
         return yinyang_discrete.build_model(key, args, N_IN, N_CLASSES)
@@ -292,7 +282,7 @@ def _test_set(args: argparse.Namespace) -> Callable[[], tuple[jax.Array, jax.Arr
 
 
 def figure_hooks(config: dict) -> FigureHooks:
-    """What `plot.run_figures` needs for a run saved with ``config`` (no decision map: the
+    """What `tasks.figures.run_figures` needs for a run saved with ``config`` (no decision map: the
     inputs are images, not points)."""
     args = _resolve(argparse.Namespace(**config))
     extra = dict(test_set=_test_set(args), class_names=CLASS_NAMES, decision_map=False)
@@ -350,6 +340,6 @@ def main(argv: list[str] | None = None, *, method: str = "analytical", **default
 
 
 if __name__ == "__main__":
-    from ..cli import task_entry
+    from .entry import task_entry
 
     task_entry(main)

@@ -58,7 +58,6 @@ import argparse
 import dataclasses
 import math
 import time
-from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -71,25 +70,21 @@ from ..data import shd as shd_data
 from ..data.shd import CLASS_NAMES, N_CLASSES
 from ..spikes import Spikes
 from ..train import write_results
-from . import common
-from .common import (
-    Activity,
-    FigureHooks,
-    announce,
-    base_parser,
-    finish,
-    positive_float,
-    positive_int,
-    run_splits,
-    spike_list,
-    unit_factors,
+from .args import announce, base_parser, positive_float
+from .recipe import finish, run_splits, unit_factors
+from .runs import Activity, FigureHooks, spike_list
+from .shd_flags import (
+    METHODS,
+    add_data_arguments,
+    add_discrete_arguments,
+    add_eventprop_arguments,
+    set_help,
 )
 
 __all__ = ["METHODS", "DEFAULTS", "parser_for", "parse", "load", "resolve", "encode",
            "build_model", "make_fns", "step_factors", "probe", "run", "main", "model_like",
            "figure_hooks", "describe"]
 
-METHODS = ("eventprop", "discrete")
 # The whole split by default: all of the training file but the validation samples, the whole
 # test file. Not tuned on the real data (none on the machine that wrote this task): the epochs
 # and step sizes are starting points. On SHD-like synthetic data (`data.synthetic_shd`, 1500
@@ -105,118 +100,6 @@ PROBE_SAMPLES = 32  # training samples simulated before training (eventprop)
 FIGURE_SAMPLES = 64  # test samples the figures use
 
 
-def _optional_float(text: str) -> float | None:
-    return None if text.lower() == "none" else positive_float(text)
-
-
-def _quantile(text: str) -> float:
-    q = float(text)
-    if not 0 < q <= 1:
-        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {text}")
-    return q
-
-
-def _set_help(parser: argparse.ArgumentParser, **helps: str) -> None:
-    for action in parser._actions:
-        if action.dest in helps:
-            action.help = helps[action.dest]
-
-
-def _add_data_arguments(parser: argparse.ArgumentParser, method: str) -> None:
-    g = parser.add_argument_group("SHD data")
-    g.add_argument("--data-dir", type=Path, default=Path("data/shd"),
-                   help="folder holding shd_train.h5 and shd_test.h5 (or their .gz originals, "
-                        "from https://zenkelab.org/datasets/)")
-    g.add_argument("--t-max", type=positive_float, default=1.0,
-                   help="simulated duration (s); input spikes at or after it are dropped")
-    g.add_argument("--time-step", type=_optional_float, default=None,
-                   help="move every input spike to the centre of its bin of this width (s) "
-                        "(default: exact times)%(default).0s")
-    g.add_argument("--pool", type=positive_int, default=1,
-                   help="sum channels in groups of this many (ceil(700 / POOL) inputs)")
-    g.add_argument("--keep-duplicates", action="store_true",
-                   help="keep events with equal (time, input) (after --time-step / --pool) as "
-                        "separate events instead of merging them into one")
-    g.add_argument("--pad-quantile", type=_quantile, default=1.0,
-                   help="events per sample: this quantile of the training samples' counts "
-                        "(1: the maximum over all splits, nothing dropped; below 1 longer "
-                        "samples keep their earliest events)")
-    g.add_argument("--split-seed", type=int, default=0,
-                   help="seed of the validation hold-out and of the --n-test subset")
-    g.add_argument("--method", choices=METHODS, default=method,
-                   help="training method (python -m jaxsnn_eqx.tasks.shd; the console script "
-                        "takes it before the dataset's flags)")
-
-
-def _add_init_arguments(g, *, out_mean: float) -> None:
-    """The weight-initialisation flags (units: see the module docstring)."""
-    g.add_argument("--init-hidden", type=float, nargs=2, default=(0.0, 0.6),
-                   metavar=("MEAN", "STD"),
-                   help="input weights ~ N(MEAN, STD^2) in the unit of the measured input rates "
-                        "(see the description)")
-    g.add_argument("--init-rec", type=float, nargs=2, default=(0.0, 0.3), metavar=("MEAN", "STD"),
-                   help="recurrent weights ~ N(MEAN, STD^2) in the unit of hidden neurons firing "
-                        "at --rate-target")
-    g.add_argument("--init-out", type=float, nargs=2, default=(out_mean, 1.0),
-                   metavar=("MEAN", "STD"),
-                   help="readout weights ~ N(MEAN, STD^2) in the unit of hidden neurons firing at "
-                        "--rate-target")
-
-
-def _add_eventprop_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("eventprop network")
-    g.add_argument("--hidden", type=positive_int, default=128, help="hidden LIF neurons")
-    g.add_argument("--tau-mem", type=positive_float, default=2e-2, help="membrane tau (s)")
-    g.add_argument("--tau-syn", type=positive_float, default=1e-2,
-                   help="synaptic tau (s); tau_mem = 2 tau_syn has a closed-form threshold "
-                        "crossing (other ratios: a Newton solver, ~2x slower)")
-    g.add_argument("--t-refrac", type=float, default=2e-3,
-                   help="refractory period of the hidden neurons (s)")
-    g.add_argument("--v-th", type=positive_float, default=1.0, help="threshold (V), v_leak = 0")
-    g.add_argument("--max-rate", type=positive_float, default=40.0,
-                   help="spike budget of the hidden population: max_spikes = ceil(MAX_RATE "
-                        "hidden t_max) per sample; more spikes stop the run (cost grows with it)")
-    g.add_argument("--rate-target", type=positive_float, default=10.0,
-                   help="hidden rate (Hz) of the hidden/readout weight unit; --rate-reg pushes "
-                        "neurons firing above it")
-    g.add_argument("--rate-reg", type=float, default=1.0,
-                   help="strength of the push (later spike times) on neurons firing above "
-                        "--rate-target (0: off)")
-    _add_init_arguments(g, out_mean=0.2)
-    g.add_argument("--tau-loss", type=positive_float, default=2e-2,
-                   help="softmax temperature of the first-spike-time cross entropy (s)")
-    g.add_argument("--alpha", type=float, default=0.0,
-                   help="weight of the early-correct-spike term alpha (exp(t_label / t_max) - 1)")
-    g.add_argument("--bump", type=float, default=1e-3,
-                   help="weight bumping: push up the input weights of hidden and readout "
-                        "neurons silent in a batch (0: off)")
-    g.add_argument("--probe", action=argparse.BooleanOptionalAction, default=True,
-                   help="before training, simulate the hidden population on 32 training samples "
-                        "and print its activity next to the budget (stops at once on an "
-                        "overflow; costs one more compilation)")
-
-
-def _add_discrete_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("discrete network")
-    g.add_argument("--hidden", type=positive_int, default=128, help="hidden LIF neurons")
-    g.add_argument("--no-recurrent", dest="recurrent", action="store_false",
-                   help="feed-forward hidden layer (default: recurrent)%(default).0s")
-    g.add_argument("--dt", type=positive_float, default=2e-3,
-                   help="Euler step and input bin (s); must be below both taus")
-    g.add_argument("--tau-mem", type=positive_float, default=2e-2, help="membrane tau (s)")
-    g.add_argument("--tau-syn", type=positive_float, default=5e-3, help="synaptic tau (s)")
-    g.add_argument("--v-th", type=positive_float, default=1.0, help="threshold (V)")
-    g.add_argument("--alpha", type=positive_float, default=100.0,
-                   help="SuperSpike surrogate sharpness (1/V)")
-    g.add_argument("--rate-target", type=positive_float, default=10.0,
-                   help="hidden rate (Hz) of the recurrent/readout weight unit")
-    _add_init_arguments(g, out_mean=0.0)
-    g.add_argument("--rate-reg", type=float, default=0.0,
-                   help="strength of the firing-rate penalty above --max-rate (per Hz^2)")
-    g.add_argument("--max-rate", type=positive_float, default=100.0,
-                   help="rate penalised above (Hz)")
-
-
 def parser_for(method: str, **defaults) -> argparse.ArgumentParser:
     """The task's parser for ``method`` (one of `METHODS`): `base_parser` with the method's
     `DEFAULTS`, output folder ``runs/shd_<method>`` and the whole split, the data flags, then
@@ -226,16 +109,16 @@ def parser_for(method: str, **defaults) -> argparse.ArgumentParser:
     description = f"{__doc__.splitlines()[0]} Method: {method}."
     parser = base_parser(description, **{"out": f"runs/shd_{method}", **SPLITS,
                                          **DEFAULTS[method], **defaults})
-    _set_help(parser,
+    set_help(parser,
               n_train="training samples (default: all of shd_train.h5 but the validation "
                       "samples)%(default).0s",
               n_val="validation samples held out of shd_train.h5 (accuracy every epoch)",
               n_test="test samples of shd_test.h5 (default: all)%(default).0s")
-    _add_data_arguments(parser, method)
+    add_data_arguments(parser, method)
     if method == "eventprop":
-        _add_eventprop_arguments(parser)
+        add_eventprop_arguments(parser)
     else:
-        _add_discrete_arguments(parser)
+        add_discrete_arguments(parser)
     g = parser.add_argument_group("optimiser")
     g.add_argument("--weight-decay", type=float, default=0.0,
                    help="AdamW weight decay (0: Adam), applied before the per-weight step scale")
@@ -470,7 +353,7 @@ def _budget_error(err: Exception, args: argparse.Namespace, when: str) -> Except
     """A one-line error for a hidden population that overflowed its spike budget, else None."""
     if "max_spikes" not in str(err):
         return None
-    from ..cli import UserError
+    from ..errors import UserError
 
     return UserError(
         f"{when}: the hidden population fired more than its budget of max_spikes="
@@ -577,8 +460,8 @@ def _figure_inputs(pairs) -> Spikes:
 
 
 def figure_hooks(config: dict) -> FigureHooks:
-    """What `plot.run_figures` needs for a run saved with ``config`` (the first 64 test samples;
-    no decision map)."""
+    """What `tasks.figures.run_figures` needs for a run saved with ``config`` (the first 64
+    test samples; no decision map)."""
     args = resolve(argparse.Namespace(**config))
     extra = dict(test_set=_figure_test_set(args), class_names=CLASS_NAMES, decision_map=False)
     if args.method == "discrete":
@@ -624,31 +507,6 @@ def describe(args: argparse.Namespace) -> str:
     return f"shd, method {args.method}: {net}"
 
 
-_THIS = "jaxsnn_eqx.tasks.shd"
-
-
-def _finish(args: argparse.Namespace, results: dict) -> None:
-    """`common.finish`; where `common.task_of` does not know SHD runs yet, only the training
-    curves are drawn (the model figures would be built by another task)."""
-    task = common.task_of(results.get("config", {}))
-    if not (args.plot and args.out is not None) or getattr(task, "__name__", "") == _THIS:
-        finish(args, results)
-        return
-    finish(argparse.Namespace(**{**vars(args), "plot": False}), results)
-    plot_hint = 'pip install "jaxsnn-eqx[plot]"'
-    try:
-        from .. import plot
-
-        path = plot.plot_training([args.out], out=Path(args.out) / "figures" / "training.png")
-    except ModuleNotFoundError as err:
-        if err.name != "matplotlib":
-            raise
-        print(f"figures: not drawn, matplotlib is not installed ({plot_hint})")
-        return
-    print(f"figures: {path} (training curves only: this version's tasks.common.task_of does "
-          "not route SHD runs to their task)")
-
-
 def main(argv: list[str] | None = None, *, method: str | None = None, **defaults) -> dict:
     """Parse ``argv`` (task flags, see ``--help``), print what runs, train, print a summary."""
     args = parse(argv, method=method, **defaults)
@@ -658,12 +516,12 @@ def main(argv: list[str] | None = None, *, method: str | None = None, **defaults
              time_step=args.time_step, pool=args.pool, pad_quantile=args.pad_quantile,
              n_val=args.n_val, n_test=args.n_test, **extra)
     results = run(args)
-    _finish(args, results)
+    finish(args, results)
     print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 
 if __name__ == "__main__":
-    from ..cli import task_entry
+    from .entry import task_entry
 
     task_entry(main)

@@ -37,18 +37,9 @@ import numpy as np
 
 from .. import discrete
 from ..containers import Recurrent, Sequential
-from .common import (
-    Activity,
-    FigureHooks,
-    announce,
-    base_parser,
-    dense_spike_list,
-    finish,
-    positive_float,
-    positive_int,
-    run_yinyang,
-    unit_factors,
-)
+from .args import announce, base_parser, positive_float, positive_int
+from .recipe import finish, run_yinyang, unit_factors
+from .runs import Activity, FigureHooks, dense_spike_list
 
 __all__ = ["add_arguments", "build_model", "encode", "encoding_of", "t_max_of", "resolve", "run",
            "main", "model_like", "figure_hooks"]
@@ -199,9 +190,9 @@ def _hidden_parts(model: Sequential):
 
 
 def figure_hooks(config: dict) -> FigureHooks:
-    """What `plot.run_figures` needs from this task for a run saved with ``config``: the class
-    readout is the LI readout's maximum membrane potential over time (what the class is read
-    from; the readout does not spike)."""
+    """What `tasks.figures.run_figures` needs from this task for a run saved with ``config``:
+    the class readout is the LI readout's maximum membrane potential over time (what the class
+    is read from; the readout does not spike)."""
     args = argparse.Namespace(**config)
 
     def readout(model, x, key=None):
@@ -259,6 +250,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    from ..cli import task_entry
+    from .entry import task_entry
 
     task_entry(main)

@@ -37,17 +37,10 @@ import jax.numpy as jnp
 
 from .. import data, event
 from ..containers import Sequential
-from .common import (
-    Activity,
-    FigureHooks,
-    add_ttfs_arguments,
-    announce,
-    base_parser,
-    finish,
-    run_yinyang,
-    spike_list,
-    unit_factors,
-)
+from .args import announce, base_parser
+from .event_net import add_ttfs_arguments
+from .recipe import finish, run_yinyang, unit_factors
+from .runs import Activity, FigureHooks, spike_list
 
 __all__ = [
     "METHOD_SETTINGS", "add_arguments", "build_model", "describe", "encode", "make_fns", "parse",
@@ -276,7 +269,7 @@ def model_like(config: dict):
 
 
 def figure_hooks(config: dict) -> FigureHooks:
-    """What `plot.run_figures` needs from this task for a run saved with ``config``."""
+    """What `tasks.figures.run_figures` needs from this task for a run saved with ``config``."""
     args = _resolve(argparse.Namespace(**config))
     h = args.hidden
 
@@ -413,6 +406,6 @@ def main(argv: list[str] | None = None, *, method: str | None = None, **defaults
 
 
 if __name__ == "__main__":
-    from ..cli import task_entry
+    from .entry import task_entry
 
     task_entry(main)

@@ -19,6 +19,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    from ..cli import task_entry
+    from .entry import task_entry
 
     task_entry(main)

@@ -28,18 +28,9 @@ import jax.numpy as jnp
 
 from .. import data, event, hardware
 from ..spikes import Spikes
-from .common import (
-    Activity,
-    FigureHooks,
-    announce,
-    base_parser,
-    finish,
-    positive_float,
-    positive_int,
-    run_yinyang,
-    spike_list,
-    unit_factors,
-)
+from .args import announce, base_parser, positive_float, positive_int
+from .recipe import finish, run_yinyang, unit_factors
+from .runs import Activity, FigureHooks, spike_list
 
 __all__ = ["add_arguments", "build_model", "encode", "make_backend", "make_fns", "run", "main",
            "model_like", "figure_hooks"]
@@ -328,6 +319,6 @@ def main(argv: list[str] | None = None, **defaults) -> dict:
 
 
 if __name__ == "__main__":
-    from ..cli import task_entry
+    from .entry import task_entry
 
     task_entry(main)

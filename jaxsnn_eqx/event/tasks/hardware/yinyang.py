@@ -4,7 +4,7 @@ BSS-2 software stack it stops at once and says what is missing."""
 
 import sys
 
-from ....cli import task_entry
+from ....tasks.entry import task_entry
 from ....tasks.yinyang_hardware import main
 
 if __name__ == "__main__":

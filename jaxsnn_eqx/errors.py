@@ -1,0 +1,15 @@
+"""Error types shared by the console script and the tasks (imports nothing from the package)."""
+
+from __future__ import annotations
+
+__all__ = ["UserError", "USER_ERRORS"]
+
+
+class UserError(Exception):
+    """An error caused by the command line or the files it names: printed as one line."""
+
+
+# Exceptions that are about the user's input, not a bug: the console script and the task entry
+# points print them as one line (exit status 2).
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    UserError, FileNotFoundError, FileExistsError, NotADirectoryError, ModuleNotFoundError)
