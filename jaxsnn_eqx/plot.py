@@ -298,3 +298,15 @@ def save(fig, path, dpi: int = 110):
     """Save ``fig`` to ``path`` (its type from the suffix) and return ``path``."""
     fig.savefig(path, dpi=dpi)
     return path
+
+
+_MOVED = {name: "jaxsnn_eqx.tasks.figures" for name in
+          ("run_figures", "plot_training", "training_figure", "loss_kind")}
+
+
+def __getattr__(name: str):
+    """Names that moved to the apps layer say where they went (plot knows no task or run)."""
+    if name in _MOVED:
+        raise AttributeError(f"jaxsnn_eqx.plot.{name} moved to {_MOVED[name]}.{name} (figures "
+                             f"of saved runs live with the tasks; plot only draws arrays)")
+    raise AttributeError(f"module 'jaxsnn_eqx.plot' has no attribute {name!r}")
