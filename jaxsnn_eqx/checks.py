@@ -11,8 +11,9 @@ Two kinds of check:
   the layer and the check; values are not known at trace time).
 * **Debug only** (off by default): non-finite parameters of a layer when it is called.
   Switch on with the environment variable ``JAXSNN_EQX_DEBUG=1`` or `set_debug` / `debug`.
-  The switch is read when a function is *traced*: a function that was already compiled keeps the
-  setting it was traced with.
+  The switch is read when a function is traced; changing it clears JAX's compilation caches
+  (``jax.clear_caches``), so a function compiled before the change traces again on its next
+  call and sees the new setting (at the cost of compiling it again).
 
 Spikes that a layer of this package returned and that reach the next layer unchanged (the same
 array or tracer object) are valid by construction and not checked again, so in a network only
@@ -45,9 +46,12 @@ _DEBUG = os.environ.get("JAXSNN_EQX_DEBUG", "").strip().lower() in ("1", "true",
 
 
 def set_debug(enabled: bool = True) -> None:
-    """Switch the debug-only checks on or off (for functions traced from now on)."""
+    """Switch the debug-only checks on or off. A change clears JAX's compilation caches, so
+    already compiled functions trace again and follow the new setting."""
     global _DEBUG
-    _DEBUG = bool(enabled)
+    if bool(enabled) != _DEBUG:
+        _DEBUG = bool(enabled)
+        jax.clear_caches()
 
 
 def debug_enabled() -> bool:
@@ -57,13 +61,14 @@ def debug_enabled() -> bool:
 
 @contextlib.contextmanager
 def debug(enabled: bool = True):
-    """``with checks.debug(): ...``: debug-only checks on for the functions traced inside."""
-    global _DEBUG
-    old, _DEBUG = _DEBUG, bool(enabled)
+    """``with checks.debug(): ...``: debug-only checks on inside the block (`set_debug` on
+    entry and back on exit, each clearing the compilation caches if the setting changes)."""
+    old = _DEBUG
+    set_debug(enabled)
     try:
         yield
     finally:
-        _DEBUG = old
+        set_debug(old)
 
 
 def _is_traced(*xs) -> bool:

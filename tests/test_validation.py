@@ -205,6 +205,23 @@ def test_debug_switch_catches_non_finite_weights():
     assert not checks.debug_enabled()
 
 
+def test_debug_switch_reaches_functions_compiled_before_it():
+    """A function compiled with the switch off follows it once switched on (no silent stale
+    trace), and back off again."""
+    lif = LAYERS["LIF"]
+    bad = eqx.tree_at(lambda m: m.weight, lif, lif.weight.at[1, 2].set(jnp.nan))
+    spikes = Spikes(*GOOD)
+    run = eqx.filter_jit(lambda m, s: m(s))
+    jax.block_until_ready(run(bad, spikes))  # compiled with the switch off: no check
+    checks.set_debug(True)
+    try:
+        with pytest.raises(Exception, match="parameter `weight` has non-finite"):
+            jax.block_until_ready(run(bad, spikes))
+    finally:
+        checks.set_debug(False)
+    jax.block_until_ready(run(bad, spikes))  # off again: the unchecked trace
+
+
 @pytest.mark.parametrize("layer", ["LIF", "EventPropLIF", "RecurrentEventPropLIF",
                                    "HardwareRecurrentLIF"])
 def test_static_settings_change_with_dataclasses_replace(layer):
