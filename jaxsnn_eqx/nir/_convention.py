@@ -54,7 +54,9 @@ def convert(graph: nir.NIRGraph, convention: str, dt: float | None) -> nir.NIRGr
     else:  # one NIR time unit = the library's fixed step (snnTorch) or one step (spyx)
         unit = step / SNNTORCH_DT if convention == "snntorch" else step
         meta.update(time_unit=unit, dt=step / unit)
-    return nir.NIRGraph(nodes=nodes, edges=list(graph.edges), metadata=meta)
+    # (pre, post) matrices fail nir's own type check: write, and read with type_check=False
+    return nir.NIRGraph(nodes=nodes, edges=list(graph.edges), metadata=meta,
+                        type_check=convention != "jaxsnn")
 
 
 def _step(convention: str, kind: str, meta: dict[str, Any], dt: float | None) -> float | None:
