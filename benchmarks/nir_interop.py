@@ -107,7 +107,8 @@ if MODE == "import":
 else:  # export a network of snnTorch's own: Synaptic, subtractive reset applied at once
     from snntorch.export_nir import export_to_nir
     w1, w2 = (torch.as_tensor(d[k], dtype=torch.float32).T for k in ("w1", "w2"))  # (out, in)
-    fc1, fc2 = torch.nn.Linear(*w1.shape[::-1], bias=False), torch.nn.Linear(*w2.shape[::-1], bias=False)
+    fc1 = torch.nn.Linear(*w1.shape[::-1], bias=False)
+    fc2 = torch.nn.Linear(*w2.shape[::-1], bias=False)
     fc1.weight.data, fc2.weight.data = w1.clone(), w2.clone()
     kw = dict(reset_mechanism="subtract", reset_delay=False, init_hidden=True)
     full = lambda n, v: torch.full((n,), v)  # per neuron: scalars export with shape ()
