@@ -8,6 +8,8 @@ For each library (the released jaxsnn 0.3.0, spyx 1.0.0, snnTorch 1.0.0):
   (jaxsnn, event-based) or spikes step for step (spyx and snnTorch, discrete time; snnTorch's
   membrane sees an input in the same step, ours one step later, so each layer of ours is one
   step later: the comparison shifts by the number of layers).
+* the same networks exported without a convention (``to_nir(net)``, our default: seconds,
+  unit-area spikes, NIR's ``(post, pre)``), to show what each library makes of that;
 * **theirs -> ours** (where the library exports NIR: spyx, snnTorch): the library builds a
   network of its own, runs it and writes it with its ``to_nir``/``export_to_nir``; we read it
   with ``from_nir(..., convention=lib)`` and compare step for step.
@@ -24,7 +26,9 @@ The runners in the library venvs never import jaxsnn_eqx.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -137,6 +141,13 @@ def venv_python(lib: str, cache: Path) -> Path:
     return python
 
 
+def error_line(text: str) -> str:
+    """The last ``...Error: message`` line of a traceback (else its last line), shortened."""
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    errors = [x for x in lines if re.match(r"^[\w.]*(Error|Exception)\b", x)]
+    return (errors or lines or ["?"])[-1][:140].replace("|", "/")
+
+
 def run_in(lib: str, python: Path, case: Path, mode: str) -> None:
     code = f"CASE = {str(case)!r}\nMODE = {mode!r}\n" + textwrap.dedent(RUNNERS[lib])
     out = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
@@ -158,7 +169,9 @@ def networks() -> dict[str, tuple]:
         event.LIF(3, 6, params=pe, t_max=T_MAX, max_spikes=256, key=k[0], init_mean=0.6),
         event.LIF(6, 4, params=pe, t_max=T_MAX, max_spikes=256, key=k[1], init_mean=0.6),
     ])
-    nets = {"jaxsnn_event_3-6-4": ("jaxsnn", "jaxsnn", ev, "event", 0)}
+    rec = snn.Sequential([ev.layers[0], snn.Recurrent(ev.layers[1], key=k[4], scale=0.02)])
+    nets = {"jaxsnn_event_3-6-4": ("jaxsnn", "jaxsnn", ev, "event", 0),
+            "jaxsnn_event_3-6-4_recurrent": ("jaxsnn", "jaxsnn", rec, "event", 0)}
     for lib, reset, key in (("spyx", "subtract", k[2]), ("snntorch", "value", k[3])):
         p = discrete.LIFParams(tau_mem=1e-2, tau_syn=5e-3, v_th=1.0, v_reset=0.0,
                                v_leak=0.0, reset=reset)
@@ -227,7 +240,8 @@ def format_table(rows: list[dict]) -> str:
     lines = [head]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['library']} | {r['direction']} | {r['case']} | "
+            lines.append(f"| {r['library']} {r.get('version', '')} | {r['direction']} | "
+                         f"{r['case']} | "
                          f"{r['convention']} | - | - | - | {r['error']} | no |")
             continue
         if "max_dt_s" in r:
@@ -244,8 +258,8 @@ def format_table(rows: list[dict]) -> str:
 
 
 # ----------------------------------------------------------------------------- main
-def ours_to_theirs(case, spec, python, work) -> dict:
-    lib, convention, net, kind, latency = spec
+def ours_to_theirs(case, spec, python, work, convention) -> dict:
+    lib, _, net, kind, latency = spec
     data = inputs(kind)
     path = export(case, net, convention, kind, work)
     np.savez(str(path) + ".in.npz", **data)
@@ -301,20 +315,20 @@ def main(argv=None) -> list[dict]:
                 [str(python), "-c", f"from importlib.metadata import version; "
                  f"print(version({lib!r}))"], capture_output=True, text=True).stdout.strip()
             todo = [(c, s) for c, s in networks().items() if s[0] == lib]
-            for case, spec in todo:
+            for (case, spec), convention in itertools.product(todo, (lib, None)):
                 base = dict(library=lib, version=version, direction="ours -> theirs",
-                            case=case, convention=spec[1])
+                            case=case, convention=convention or "none (ours, default)")
                 try:
-                    rows.append(base | ours_to_theirs(case, spec, python, work))
+                    rows.append(base | ours_to_theirs(case, spec, python, work, convention))
                 except RuntimeError as e:
-                    rows.append(base | {"error": str(e).splitlines()[-1][:120]})
+                    rows.append(base | {"error": error_line(str(e))})
             if lib in ("spyx", "snntorch"):
                 base = dict(library=lib, version=version, direction="theirs -> ours",
                             case=f"{lib}'s own 3-8-4", convention=lib)
                 try:
                     rows.append(base | theirs_to_ours(lib, python, work))
                 except RuntimeError as e:
-                    rows.append(base | {"error": str(e).splitlines()[-1][:120]})
+                    rows.append(base | {"error": error_line(str(e))})
     table = format_table(rows)
     print(table)
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -65,3 +65,10 @@ def test_compare_and_table(script):
     assert "(ours 1 steps later)" in table[2] and "0 of 4 entries" in table[2]
     assert f"{ev['max_dt_s']:.1e} s" in table[3] and table[3].endswith("| yes |")
     assert "RuntimeError: boom" in table[4] and table[4].endswith("| no |")
+
+
+def test_docs_table_is_the_results_file():
+    root = SCRIPT.parents[1]
+    table = (root / "benchmarks" / "results" / "nir_interop.md").read_text().strip()
+    assert table.startswith("| library |")
+    assert table in (root / "docs" / "nir.md").read_text()

@@ -51,7 +51,9 @@ def from_nir(
         dt: the Euler step (s) for ``kind="discrete"``; default: the metadata's ``dt``
             (convention ``"snntorch"``: its hard-coded ``1e-4`` time units).
         convention: how the graph was written: ``"jaxsnn_eqx"``, ``"norse"``, ``"jaxsnn"``,
-            ``"snntorch"``, ``"spyx"``.
+            ``"snntorch"``, ``"spyx"``. Weight nodes are NIR's ``(post, pre)``, unless the
+            graph's metadata says ``weight_layout="pre_post"`` (``to_nir(convention="jaxsnn")``
+            writes that for jaxsnn 0.3.0, which reads ``(pre, post)``).
         kind: ``"event"`` (``event.LIF`` layers, exact spike times) or ``"discrete"``
             (``discrete.LIF``/``discrete.LI``, Euler steps of ``dt``).
         eventprop: event layers with EventProp gradients (``event.EventPropLIF``,
