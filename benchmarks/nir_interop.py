@@ -1,13 +1,14 @@
 """NIR interop against the real libraries: each in its own venv, with its own NIR importer.
 
-For each library (the released jaxsnn 0.3.0, spyx 1.0.0, snnTorch 1.0.0):
+For each library (the released jaxsnn 0.3.0, spyx 1.0.0, snnTorch 1.0.0, norse 1.1.0):
 
 * **ours -> theirs**: a small network of ours is exported with ``to_nir(net, convention=lib)``,
   written to an HDF5 file, read and run by the library's own ``from_nir`` /
   ``import_from_nir`` in its venv, and its output spikes are compared with ours: spike times
-  (jaxsnn, event-based) or spikes step for step (spyx and snnTorch, discrete time; snnTorch's
-  membrane sees an input in the same step, ours one step later, so each layer of ours is one
-  step later: the comparison shifts by the number of layers).
+  (jaxsnn, event-based) or spikes step for step (spyx, snnTorch, norse: discrete time;
+  snnTorch's and norse's membranes see an input in the same step, ours one step later, so each
+  layer of ours is one step later: the comparison shifts by the number of layers). norse runs
+  with convention ``"norse-1.1"`` (its released importer) and ``"norse"`` (its ``LIFCell``).
 * the same networks exported without a convention (``to_nir(net)``, our default: seconds,
   unit-area spikes, NIR's ``(post, pre)``), to show what each library makes of that;
 * **theirs -> ours** (where the library exports NIR: spyx, snnTorch): the library builds a
@@ -26,7 +27,6 @@ The runners in the library venvs never import jaxsnn_eqx.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import re
 import subprocess
@@ -43,6 +43,7 @@ PACKAGES = {
     "jaxsnn": ["jaxsnn==0.3.0", "nir==1.0.8"],
     "spyx": ["spyx==1.0.0", "nir==1.0.8"],
     "snntorch": ["snntorch==1.0.0", "nir==1.0.8", "nirtorch"],
+    "norse": ["norse==1.1.0", "nir==1.0.8", "nirtorch"],
 }
 T_MAX = 2e-2  # s, event networks
 DT = 1e-3  # s, discrete networks
@@ -126,7 +127,22 @@ else:  # export a network of snnTorch's own: Synaptic, subtractive reset applied
     np.savez(CASE + ".out.npz", z=z)
 """
 
-RUNNERS = {"jaxsnn": _RUN_JAXSNN, "spyx": _RUN_SPYX, "snntorch": _RUN_SNNTORCH}
+_RUN_NORSE = """
+import numpy as np, nir, torch
+import norse.torch as nt
+d = np.load(CASE + ".in.npz")
+x = torch.as_tensor(d["x"], dtype=torch.float32)[:, None, :]
+net = nt.from_nir(nir.read(CASE + ".nir"), dt=float(d["dt"]))
+state, z = None, []
+for xt in x:  # nirtorch's executor: (output, state)
+    out, state = net(xt, state)
+    z.append(out.detach().numpy()[0])
+np.savez(CASE + ".out.npz", z=np.array(z))
+"""
+
+RUNNERS = {"jaxsnn": _RUN_JAXSNN, "spyx": _RUN_SPYX, "snntorch": _RUN_SNNTORCH,
+           "norse": _RUN_NORSE}
+EXTRA = {"norse": ("norse",)}  # conventions also run, besides the case's and the default
 
 
 def venv_python(lib: str, cache: Path) -> Path:
@@ -172,7 +188,8 @@ def networks() -> dict[str, tuple]:
     rec = snn.Sequential([ev.layers[0], snn.Recurrent(ev.layers[1], key=k[4], scale=0.02)])
     nets = {"jaxsnn_event_3-6-4": ("jaxsnn", "jaxsnn", ev, "event", 0),
             "jaxsnn_event_3-6-4_recurrent": ("jaxsnn", "jaxsnn", rec, "event", 0)}
-    for lib, reset, key in (("spyx", "subtract", k[2]), ("snntorch", "value", k[3])):
+    for lib, reset, key in (("spyx", "subtract", k[2]), ("snntorch", "value", k[3]),
+                            ("norse", "value", k[5])):
         p = discrete.LIFParams(tau_mem=1e-2, tau_syn=5e-3, v_th=1.0, v_reset=0.0,
                                v_leak=0.0, reset=reset)
         ka, kb = jax.random.split(key)
@@ -180,7 +197,9 @@ def networks() -> dict[str, tuple]:
             discrete.LIF(3, 8, params=p, dt=DT, key=ka, init_mean=0.4),
             discrete.LIF(8, 4, params=p, dt=DT, key=kb, init_mean=0.4),
         ])
-        nets[f"{lib}_discrete_3-8-4"] = (lib, lib, net, "discrete", 2 if lib == "snntorch" else 0)
+        convention = "norse-1.1" if lib == "norse" else lib
+        nets[f"{lib}_discrete_3-8-4"] = (lib, convention, net, "discrete",
+                                         0 if lib == "spyx" else 2)
     return nets
 
 
@@ -189,7 +208,7 @@ def inputs(kind: str, seed: int = 1) -> dict[str, np.ndarray]:
     if kind == "event":
         t = np.sort(rng.uniform(0.0, 8e-3, 15))
         return {"t": t, "i": rng.integers(0, 3, 15), "t_max": np.array(T_MAX)}
-    return {"x": (rng.uniform(size=(STEPS, 3)) < 0.3).astype(np.float64)}
+    return {"x": (rng.uniform(size=(STEPS, 3)) < 0.3).astype(np.float64), "dt": np.array(DT)}
 
 
 def ours(net, kind: str, data: dict) -> dict[str, np.ndarray]:
@@ -298,7 +317,7 @@ def theirs_to_ours(lib, python, work) -> dict:
 
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--libs", default="jaxsnn,spyx,snntorch")
+    p.add_argument("--libs", default="jaxsnn,spyx,snntorch,norse")
     p.add_argument("--cache", type=Path, default=ROOT / ".cache" / "nir_interop")
     p.add_argument("--out", type=Path, default=RESULTS / "nir_interop")
     a = p.parse_args(argv)
@@ -315,7 +334,8 @@ def main(argv=None) -> list[dict]:
                 [str(python), "-c", f"from importlib.metadata import version; "
                  f"print(version({lib!r}))"], capture_output=True, text=True).stdout.strip()
             todo = [(c, s) for c, s in networks().items() if s[0] == lib]
-            for (case, spec), convention in itertools.product(todo, (lib, None)):
+            runs = [(c, s, v) for c, s in todo for v in (s[1], *EXTRA.get(lib, ()), None)]
+            for case, spec, convention in runs:
                 base = dict(library=lib, version=version, direction="ours -> theirs",
                             case=case, convention=convention or "none (ours, default)")
                 try:

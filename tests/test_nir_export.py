@@ -65,7 +65,7 @@ def _chain(graph):
 
 
 # ----------------------------------------------------------------------------- round trips
-@pytest.mark.parametrize("convention", ["norse", "jaxsnn", "snntorch", "spyx"])
+@pytest.mark.parametrize("convention", ["norse", "norse-1.1", "jaxsnn", "snntorch", "spyx"])
 def test_roundtrip_event(convention, tmp_path):
     lib_ok = convention in ("norse", "jaxsnn")
     net = _event_net(*((-0.2, 0.05) if lib_ok else (0.0, 0.0)))
@@ -81,8 +81,8 @@ def test_roundtrip_event(convention, tmp_path):
     np.testing.assert_allclose(ta, tb, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("convention,reset", [("norse", "value"), ("snntorch", "value"),
-                                              ("spyx", "subtract")])
+@pytest.mark.parametrize("convention,reset", [("norse", "value"), ("norse-1.1", "value"),
+                                              ("snntorch", "value"), ("spyx", "subtract")])
 def test_roundtrip_discrete_identical(convention, reset, tmp_path):
     net = _discrete_net(reset)
     g = _write_read(jnir.to_nir(net, convention), tmp_path)
@@ -149,6 +149,33 @@ def test_norse_discrete_export_matches_euler_update():
                    v_reset=n.v_reset) for w, n in _chain(g)]
     xs = _xs(seed=6)
     want, got = _norse_steps(xs, layers, DT), np.asarray(net(jnp.asarray(xs)))
+    assert want.sum() >= 5
+    np.testing.assert_array_equal(got[2:], want[:-2])  # one step later per layer
+
+
+def _norse_box_steps(xs, layers, dt):
+    """norse 1.1.0's import of a CubaLIF (norse/torch/utils/import_nir.py): LIBoxCell synapse
+    ``s += dt/tau_syn (v_leak - s + w_in W x)``, then LIFBoxCell ``v += dt/tau_mem (v_leak - v +
+    r s)``, ``z = v > v_th``, reset to its default v_reset = 0 (functional/leaky_integrator_box.py,
+    lif_box.py)."""
+    for w, n in layers:
+        s, v, zs = np.zeros(w.shape[0]), np.zeros(w.shape[0]), []
+        for x in xs:
+            s = s + dt / n.tau_syn * ((n.v_leak - s) + n.w_in * (w @ x))
+            v = v + dt / n.tau_mem * ((n.v_leak - v) + n.r * s)
+            z = (v - n.v_threshold > 0).astype(float)
+            v = (1 - z) * v
+            zs.append(z)
+        xs = np.array(zs)
+    return xs
+
+
+def test_norse_box_discrete_export_matches_its_update():
+    net = _discrete_net("value")
+    g = jnir.to_nir(net, "norse-1.1")
+    assert g.metadata["dt"] == DT and g.metadata["time_unit"] == "s"
+    xs = _xs(seed=9)
+    want, got = _norse_box_steps(xs, _chain(g), DT), np.asarray(net(jnp.asarray(xs)))
     assert want.sum() >= 5
     np.testing.assert_array_equal(got[2:], want[:-2])  # one step later per layer
 

@@ -30,7 +30,7 @@ def test_runners_compile(script):
 
 def test_exports_read_back(script, tmp_path):
     nets = script.networks()
-    assert {spec[0] for spec in nets.values()} == {"jaxsnn", "spyx", "snntorch"}
+    assert {spec[0] for spec in nets.values()} == {"jaxsnn", "spyx", "snntorch", "norse"}
     for case, (_, convention, net, kind, _) in nets.items():
         path = script.export(case, net, convention, kind, tmp_path)
         g = nir.read(str(path) + ".nir", type_check=convention != "jaxsnn")

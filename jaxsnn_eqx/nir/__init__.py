@@ -39,6 +39,7 @@ convention     time unit   gain ``g``                        reset
 =============  ==========  ================================  ========================
 jaxsnn_eqx     metadata    ``r w_in u`` (unit-area delta)    metadata, else value
 norse          s           ``r w_in ts`` (I jumps by W)      value (to ``v_reset``)
+norse-1.1      s           ``r w_in dt`` (box synapse)       value (to 0)
 jaxsnn         ms          ``r w_in ts`` (I jumps by W)      value (to ``v_reset``)
 snntorch       s           ``r ts`` (``w_in = ts/dt``        subtract ``v_threshold``
                            only encodes its per-step input)
@@ -54,8 +55,9 @@ Everything else (``LIF``, ``LI``, ``IF``, ``I``, ``Conv*``, ``Delay``, ...) rais
 
 Export in another library's convention (``to_nir(model, convention=...)``, the inverse of the
 import's conventions; see ``jaxsnn_eqx.nir._convention`` and ``docs/nir.md``): ``"norse"``
-(seconds, ``W = w / tau_syn``), ``"jaxsnn"`` (ms, ``W = w / tau_syn``, matrices stored
-``(pre, post)``: what the released jaxsnn 0.3.0 reads, not NIR's ``(post, pre)``),
+(seconds, ``W = w / tau_syn``: norse's ``LIFCell``), ``"norse-1.1"`` (what the released norse
+1.1.0's importer reads: box synapse, ``W = w / dt``), ``"jaxsnn"`` (ms, ``W = w / tau_syn``,
+matrices stored ``(pre, post)``: what the released jaxsnn 0.3.0 reads, not NIR's ``(post, pre)``),
 ``"snntorch"`` (its fixed step ``1e-4`` is one ``dt``, ``W = w dt / (tau_mem tau_syn)``,
 ``r = tau_mem / dt``, ``w_in = tau_syn / dt``), ``"spyx"`` (time in steps,
 ``W = w dt / (tau_mem tau_syn)``, ``r = 1 - dt / tau_mem``).
@@ -87,12 +89,13 @@ def to_nir(model: Any, convention: str | None = None, *, dt: float | None = None
     Args:
         model: the network.
         convention: ``None`` or ``"jaxsnn_eqx"``: ours (seconds, unit-area spikes, ``W = w``).
-            ``"norse"``, ``"jaxsnn"`` (the released 0.3.0), ``"snntorch"``, ``"spyx"``: the
+            ``"norse"``, ``"norse-1.1"`` (the released norse's importer), ``"jaxsnn"`` (the
+            released 0.3.0), ``"snntorch"``, ``"spyx"``: the
             graph that library's NIR importer reads as this network (graph metadata
             ``convention``, ``time_unit``, and ``dt`` for the discrete-time ones, so that
             ``from_nir(graph, convention=...)`` reads it back).
-        dt: the step (s) a discrete-time library (``"snntorch"``, ``"spyx"``) runs an event
-            network with; discrete networks use their own ``dt``.
+        dt: the step (s) a discrete-time importer (``"norse-1.1"``, ``"snntorch"``,
+            ``"spyx"``) runs an event network with; discrete networks use their own ``dt``.
 
     Raises ``TypeError`` for a layer that has no NIR equivalent (naming it), ``ValueError`` for
     what the chosen library's importer cannot represent (e.g. ``v_leak != 0`` for snnTorch and
@@ -105,6 +108,6 @@ def to_nir(model: Any, convention: str | None = None, *, dt: float | None = None
     graph = native_graph(model)
     if convention in (None, "jaxsnn_eqx"):
         if dt is not None:
-            raise ValueError("to_nir: dt= is for convention='snntorch' or 'spyx'.")
+            raise ValueError("to_nir: dt= is for convention='norse-1.1', 'snntorch', 'spyx'.")
         return graph
     return convert(graph, convention, dt)

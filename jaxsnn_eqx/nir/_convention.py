@@ -8,6 +8,8 @@ Euler step (s) of a discrete-time library (graph weights are rows ``post``):
 convention     time unit (graph metadata)    weight ``W[post, pre]``          neuron fields
 =============  ============================  ===============================  =================
 norse          s                             ``w / ts``                       ``r = w_in = 1``
+norse-1.1      s (norse 1.1.0's importer:    ``w / dt``                       ``r = w_in = 1``
+               box synapse, step ``dt``)
 jaxsnn         ms                            ``w / ts``, stored ``(pre,       ``r = w_in = 1``
                                              post)`` (what jaxsnn 0.3.0 reads)
 snntorch       ``dt / 1e-4`` s (its fixed    ``w dt / (tm ts)``               ``r = tm/dt``,
@@ -26,7 +28,7 @@ from typing import Any
 import nir
 import numpy as np
 
-EXPORT_CONVENTIONS = (None, "jaxsnn_eqx", "norse", "jaxsnn", "snntorch", "spyx")
+EXPORT_CONVENTIONS = (None, "jaxsnn_eqx", "norse", "norse-1.1", "jaxsnn", "snntorch", "spyx")
 """Conventions `to_nir` writes (``None`` and ``"jaxsnn_eqx"``: our own)."""
 
 SNNTORCH_DT = 1e-4  # snnTorch's importer hard-codes dt = 1e-4 (import_nir.py)
@@ -49,6 +51,8 @@ def convert(graph: nir.NIRGraph, convention: str, dt: float | None) -> nir.NIRGr
     meta.update(convention=convention)
     if convention == "norse":
         meta["time_unit"] = "s"
+    elif convention == "norse-1.1":
+        meta.update(time_unit="s", dt=step)
     elif convention == "jaxsnn":
         meta.update(time_unit="ms", weight_layout="pre_post")
     else:  # one NIR time unit = the library's fixed step (snnTorch) or one step (spyx)
@@ -64,14 +68,14 @@ def _step(convention: str, kind: str, meta: dict[str, Any], dt: float | None) ->
     if convention == "jaxsnn" and kind != "event":
         raise ValueError("to_nir: convention='jaxsnn' writes what jaxsnn 0.3.0's event-based "
                          "importer reads; export discrete networks with another convention.")
-    if convention not in ("snntorch", "spyx"):
+    if convention not in ("snntorch", "spyx", "norse-1.1"):
         return None
     if kind == "discrete":
         if dt is not None and dt != meta["dt"]:
             raise ValueError(f"to_nir: dt={dt} differs from the network's step {meta['dt']}.")
         return float(meta["dt"])
     if dt is None or not dt > 0:
-        raise ValueError(f"to_nir: convention={convention!r} is a discrete-time library; "
+        raise ValueError(f"to_nir: convention={convention!r} is a discrete-time importer; "
                          "an event network needs the step it should run with: dt= (s).")
     return float(dt)
 
@@ -89,6 +93,8 @@ def _neuron(name: str, node: Any, convention: str, step: float | None) -> tuple[
     ones = np.ones_like(tm)
     if convention == "norse":
         t, r, w_in, gain = (tm, ts), ones, ones, ts
+    elif convention == "norse-1.1":
+        t, r, w_in, gain = (tm, ts), ones, ones, np.full_like(tm, step)
     elif convention == "jaxsnn":
         t, r, w_in, gain = (tm * 1e3, ts * 1e3), ones, ones, ts
     elif convention == "snntorch":
@@ -96,7 +102,7 @@ def _neuron(name: str, node: Any, convention: str, step: float | None) -> tuple[
         t, r, w_in, gain = (tm / unit, ts / unit), tm / step, ts / step, tm * ts / step
     else:  # spyx: r holds beta = 1 - dt / tau_mem
         t, r, w_in, gain = (tm / step, ts / step), 1.0 - step / tm, ones, tm * ts / step
-    if "dt" in node_meta and step is not None:
+    if "dt" in node_meta and step is not None and convention != "norse-1.1":
         node_meta["dt"] = 1.0 if convention == "spyx" else SNNTORCH_DT
     if lif:
         new = nir.CubaLIF(tau_mem=t[0], tau_syn=t[1], r=r, w_in=w_in, metadata=node_meta,
@@ -112,7 +118,7 @@ def _check(name: str, node: Any, convention: str, fields: dict, node_meta: dict)
     where = f"to_nir(convention={convention!r}): node '{name}'"
     lif = isinstance(node, nir.CubaLIF)
     reset = node_meta.get("reset")
-    if convention in ("snntorch", "spyx"):
+    if convention in ("snntorch", "spyx", "norse-1.1"):
         for field in ("v_leak", "v_reset") if lif else ("v_leak",):
             if np.any(fields[field] != 0):
                 raise ValueError(f"{where}: {convention}'s importer reads no {field} (it "
@@ -136,7 +142,7 @@ def _check(name: str, node: Any, convention: str, fields: dict, node_meta: dict)
     if convention == "spyx" and reset == "value":
         warnings.warn(f"{where}: spyx subtracts the threshold at a spike; this layer resets to "
                       "v_reset=0: their discrete runs differ.", stacklevel=4)
-    if convention == "norse" and reset == "subtract":
+    if convention in ("norse", "norse-1.1") and reset == "subtract":
         warnings.warn(f"{where}: norse resets to v_reset; this layer subtracts: their discrete "
                       "runs differ.", stacklevel=4)
     if convention == "jaxsnn":

@@ -16,10 +16,11 @@ from ..containers import Recurrent, Sequential
 TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 """Time units accepted by `from_nir`, in seconds."""
 
-CONVENTIONS = ("jaxsnn_eqx", "norse", "jaxsnn", "snntorch", "spyx")
+CONVENTIONS = ("jaxsnn_eqx", "norse", "norse-1.1", "jaxsnn", "snntorch", "spyx")
 """Conventions `from_nir` reads (see the module docstring and ``docs/nir.md``)."""
 
-_DEFAULT_UNIT = {"jaxsnn_eqx": None, "norse": "s", "jaxsnn": "ms", "snntorch": "s", "spyx": None}
+_DEFAULT_UNIT = {"jaxsnn_eqx": None, "norse": "s", "norse-1.1": "s", "jaxsnn": "ms",
+                 "snntorch": "s", "spyx": None}
 _SUBTRACT_THRESHOLD = ("snntorch", "spyx")  # reset: V -= v_threshold
 _SNNTORCH_DT = 1e-4  # snnTorch's export hard-codes dt = 1e-4 (in its time unit)
 _NEURONS = (nir.CubaLIF, nir.CubaLI)
@@ -72,6 +73,12 @@ def from_nir(
     meta = _metadata(graph)
     unit = _time_unit(time_unit, meta, convention)
     chain = _parse(graph, pre_post=str(meta.get("weight_layout", "")) == "pre_post")
+    if convention == "norse-1.1":  # its box synapse: a spike raises I by dt W / tau_syn
+        step = dt if dt is not None else (float(meta["dt"]) * unit if "dt" in meta else None)
+        if step is None:
+            raise ValueError("from_nir: convention='norse-1.1' needs the step norse runs "
+                             "with (its from_nir's dt): pass dt= (seconds).")
+        meta = {**meta, "_step_s": float(step)}
     if kind == "event":
         if t_max is None or max_spikes is None:
             raise ValueError("from_nir: kind='event' needs t_max= (s) and max_spikes=.")
@@ -279,7 +286,7 @@ def _scalar_or_array(x: np.ndarray) -> Any:
 
 
 def _neuron(
-    block: dict[str, Any], unit: float, convention: str
+    block: dict[str, Any], unit: float, convention: str, step: float | None = None
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray | None]:
     """Our parameters (s, V), input weight ``[pre, post]`` and recurrent weight."""
     node = block["node"]
@@ -292,6 +299,8 @@ def _neuron(
         gain = r * w_in * unit
     elif convention in ("norse", "jaxsnn"):
         gain = r * w_in * ts
+    elif convention == "norse-1.1":  # box synapse: I += dt W / tau_syn, ours w / tau_syn
+        gain = r * w_in * step
     elif convention == "snntorch":
         gain = r * ts
     else:  # spyx: r holds beta = 1 - dt / tau_mem, and V' = beta V + I: gain tau_mem / dt
@@ -302,7 +311,7 @@ def _neuron(
     p: dict[str, Any] = {"tau_mem": tm, "tau_syn": ts, "v_leak": _field(node, "v_leak", n)}
     if isinstance(node, nir.CubaLIF):
         p["v_th"] = _field(node, "v_threshold", n)
-        p["v_reset"] = (np.zeros(n) if convention in _SUBTRACT_THRESHOLD
+        p["v_reset"] = (np.zeros(n) if convention in (*_SUBTRACT_THRESHOLD, "norse-1.1")
                         else _field(node, "v_reset", n))
     weight = block["weight"].T * gain[None, :]
     w_rec = None if block["w_rec"] is None else block["w_rec"].T * gain[None, :]
@@ -323,7 +332,7 @@ def _event_layer(block, unit, convention, meta, t_max, max_spikes, eventprop, me
         raise ValueError(f"from_nir: node '{block['name']}' is a {type(node).__name__} (a "
                          "leaky-integrator readout), which has no event-based layer; use "
                          "kind='discrete'.")
-    p, weight, w_rec = _neuron(block, unit, convention)
+    p, weight, w_rec = _neuron(block, unit, convention, meta.get("_step_s"))
     node_meta = _metadata(node)
     t_ref = np.asarray(node_meta.get("t_refrac", 0.0), np.float64)
     single = bool(node_meta.get("single_spike", False))
@@ -346,7 +355,7 @@ def _event_layer(block, unit, convention, meta, t_max, max_spikes, eventprop, me
 def _discrete_layer(block, unit, convention, meta, dt):
     node = block["node"]
     reset = _reset(block, meta, convention)
-    p, weight, w_rec = _neuron(block, unit, convention)
+    p, weight, w_rec = _neuron(block, unit, convention, meta.get("_step_s"))
     n_in, n = weight.shape
     if isinstance(node, nir.CubaLI):
         if w_rec is not None:
