@@ -1,210 +1,32 @@
-"""NIR interchange: export networks to, and import them from, the Neuromorphic Intermediate
-Representation (`nir <https://neuroir.org>`_; extra ``nir``: ``pip install "jaxsnn-eqx[nir]"``).
-
-This module is not imported by ``import jaxsnn_eqx``; ``import jaxsnn_eqx.nir`` (or
-``from jaxsnn_eqx import nir``) needs the ``nir`` package.
-
-Export (`to_nir`): a `Sequential` (or one layer) of ``event.LIF``, ``event.EventPropLIF``,
-``event.RecurrentEventPropLIF``, ``discrete.LIF``, ``discrete.LI``, each optionally wrapped in
-`Recurrent`, becomes::
-
-    Input(in_size) -> Linear -> CubaLIF | CubaLI -> Linear -> ... -> Output(out_size)
-
-* ``Linear.weight = weight.T`` (NIR orientation ``(post, pre)``; ours is ``[pre, post]``).
-* ``CubaLIF(tau_mem, tau_syn, r=1, v_leak, v_threshold=v_th, v_reset, w_in=1)``, every field a
-  float64 NumPy array of shape ``(n,)``; ``discrete.LI`` becomes ``CubaLI(tau_mem, tau_syn, r=1,
-  v_leak, w_in=1)`` (it has a synaptic current, so not NIR's ``LI``).
-* recurrence: a ``Linear`` node ``w_rec_k`` with ``weight = weight_rec.T`` and the cycle
-  ``lif_k -> w_rec_k -> lif_k``. The masks of `Recurrent` and ``RecurrentEventPropLIF`` are
-  applied: masked connections are exported as zero weights (the mask itself is not stored).
-* one time unit: **seconds**. Graph metadata: ``time_unit="s"``, ``convention="jaxsnn_eqx"``,
-  ``kind`` (``"event"``/``"discrete"``), ``reset`` (``"value"``/``"subtract"``/``"mixed"``) and,
-  for discrete networks, ``dt`` (s). Node metadata: ``reset`` and ``dt`` (discrete LIF), and,
-  only where set, ``t_refrac`` (s) and ``single_spike``: NIR has no refractory period, other
-  libraries ignore it (a warning says so).
-
-Spike amplitude (convention ``"jaxsnn_eqx"``, NIR's equations read literally): a spike is a
-unit-area Dirac delta in the graph's time unit, so an input of weight ``W`` raises ``I`` by
-``w_in W / tau_syn`` and the membrane sees ``r I``. Our weight ``w`` (V s) is the charge of a spike
-(``I += w / tau_syn``), hence ``w = r w_in W u`` with ``u`` the time unit in seconds; exported
-with ``r = w_in = 1`` in seconds, ``W = w`` exactly.
-
-Import (`from_nir`): the inverse, for graphs written by us or by other libraries
-(``convention=``), which disagree on the time unit, on the spike amplitude and on the reset (see
-``docs/nir.md``). Per convention, with ``u`` the time unit in seconds and ``ts`` = ``tau_syn``
-in seconds, our weight is ``w[pre, post] = g[post] W[post, pre]`` with
-
-=============  ==========  ================================  ========================
-convention     time unit   gain ``g``                        reset
-=============  ==========  ================================  ========================
-jaxsnn_eqx     metadata    ``r w_in u`` (unit-area delta)    metadata, else value
-norse          s           ``r w_in ts`` (I jumps by W)      value (to ``v_reset``)
-jaxsnn         ms          ``r w_in ts`` (I jumps by W)      value (to ``v_reset``)
-snntorch       s           ``r ts`` (``w_in = ts/dt``        subtract ``v_threshold``
-                           only encodes its per-step input)
-spyx           required    ``ts / (1 - r)`` (``r`` holds     subtract ``v_threshold``
-                           spyx's ``beta``)
-=============  ==========  ================================  ========================
-
-Nodes: ``Input``, ``Output``, ``Linear``, ``Affine`` (zero bias only), ``CubaLIF``, ``CubaLI``
-(``kind="discrete"`` only), nested ``NIRGraph`` s (flattened; snnTorch's recurrent subgraph),
-consecutive ``Linear`` nodes (multiplied), a neuron node fed directly (one-to-one weights 1).
-Everything else (``LIF``, ``LI``, ``IF``, ``I``, ``Conv*``, ``Delay``, ...) raises a
-``ValueError`` naming the node and its type.
-"""
+"""Import (`from_nir`): NIR graphs written by us or by other libraries to our layers."""
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import jax.numpy as jnp
+import nir
 import numpy as np
 
-try:
-    import nir
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
-    raise ImportError(
-        'jaxsnn_eqx.nir needs the `nir` package (and h5py): pip install "jaxsnn-eqx[nir]"'
-    ) from exc
-
-from . import discrete, event
-from .containers import Recurrent, Sequential
-
-__all__ = ["to_nir", "from_nir", "CONVENTIONS", "TIME_UNITS"]
+from .. import discrete, event
+from ..containers import Recurrent, Sequential
 
 TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 """Time units accepted by `from_nir`, in seconds."""
 
-CONVENTIONS = ("jaxsnn_eqx", "norse", "jaxsnn", "snntorch", "spyx")
+CONVENTIONS = ("jaxsnn_eqx", "norse", "norse-1.1", "jaxsnn", "snntorch", "spyx")
 """Conventions `from_nir` reads (see the module docstring and ``docs/nir.md``)."""
 
-_DEFAULT_UNIT = {"jaxsnn_eqx": None, "norse": "s", "jaxsnn": "ms", "snntorch": "s", "spyx": None}
+_DEFAULT_UNIT = {"jaxsnn_eqx": None, "norse": "s", "norse-1.1": "s", "jaxsnn": "ms",
+                 "snntorch": "s", "spyx": None}
 _SUBTRACT_THRESHOLD = ("snntorch", "spyx")  # reset: V -= v_threshold
 _SNNTORCH_DT = 1e-4  # snnTorch's export hard-codes dt = 1e-4 (in its time unit)
 _NEURONS = (nir.CubaLIF, nir.CubaLI)
 _WEIGHTS = (nir.Linear, nir.Affine)
 
 
-# =============================================================================== export
-def to_nir(model: Any) -> nir.NIRGraph:
-    """Export ``model`` (a `Sequential` or a single layer, see the module docstring) to a
-    ``nir.NIRGraph`` in seconds, with float64 NumPy arrays for every parameter.
-
-    Raises ``TypeError`` for a layer that has no NIR equivalent (naming it).
-    """
-    layers = model.layers if isinstance(model, Sequential) else (model,)
-    blocks = [_export_layer(layer, k) for k, layer in enumerate(layers)]
-    kinds = {b["kind"] for b in blocks}
-    if len(kinds) > 1:
-        raise TypeError("to_nir: a network mixes event and discrete layers; NIR graphs of "
-                        "jaxsnn_eqx are one or the other.")
-    nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type=np.array([blocks[0]["in"]]))}
-    edges: list[tuple[str, str]] = []
-    prev = "input"
-    for k, b in enumerate(blocks):
-        neuron = f"{'li' if isinstance(b['neuron'], nir.CubaLI) else 'lif'}_{k}"
-        nodes[f"linear_{k}"] = nir.Linear(weight=b["weight"])
-        nodes[neuron] = b["neuron"]
-        edges += [(prev, f"linear_{k}"), (f"linear_{k}", neuron)]
-        if b["w_rec"] is not None:
-            nodes[f"w_rec_{k}"] = nir.Linear(weight=b["w_rec"])
-            edges += [(neuron, f"w_rec_{k}"), (f"w_rec_{k}", neuron)]
-        prev = neuron
-    nodes["output"] = nir.Output(output_type=np.array([blocks[-1]["out"]]))
-    edges.append((prev, "output"))
-    resets = {b["neuron"].metadata.get("reset", "value") for b in blocks
-              if isinstance(b["neuron"], nir.CubaLIF)}
-    metadata: dict[str, Any] = {
-        "source": "jaxsnn_eqx",
-        "convention": "jaxsnn_eqx",
-        "time_unit": "s",
-        "kind": kinds.pop(),
-        "reset": resets.pop() if len(resets) == 1 else ("mixed" if resets else "value"),
-    }
-    dts = {b["dt"] for b in blocks if b["dt"] is not None}
-    if len(dts) > 1:
-        raise ValueError(f"to_nir: the discrete layers use different steps dt={sorted(dts)}.")
-    if dts:
-        metadata["dt"] = dts.pop()
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
-
-
-def _vec(x: Any, n: int) -> np.ndarray:
-    """``x`` broadcast to a float64 NumPy array of shape ``(n,)``."""
-    return np.broadcast_to(np.asarray(x, np.float64), (n,)).copy()
-
-
-def _cuba_lif(p: Any, n: int, metadata: dict[str, Any]) -> nir.CubaLIF:
-    return nir.CubaLIF(
-        tau_mem=_vec(p.tau_mem, n), tau_syn=_vec(p.tau_syn, n), r=np.ones(n),
-        v_leak=_vec(p.v_leak, n), v_threshold=_vec(p.v_th, n), v_reset=_vec(p.v_reset, n),
-        w_in=np.ones(n), metadata=metadata,
-    )
-
-
-def _refrac_metadata(t_refrac: Any, where: str) -> dict[str, Any]:
-    t_ref = np.asarray(t_refrac, np.float64)
-    if not np.any(t_ref != 0):
-        return {}
-    warnings.warn(f"to_nir: {where} has a refractory period; NIR has none. It is kept in the "
-                  "node's metadata ('t_refrac', s), which only jaxsnn_eqx reads.", stacklevel=3)
-    return {"t_refrac": float(t_ref) if t_ref.ndim == 0 else t_ref}  # h5py: no 0-d arrays
-
-
-def _export_layer(layer: Any, k: int) -> dict[str, Any]:
-    """One layer as ``{kind, in, out, weight (post, pre), neuron node, w_rec, dt}``."""
-    w_rec = None
-    if isinstance(layer, Recurrent):
-        w_rec = np.asarray(layer.effective_weight_rec, np.float64).T
-        layer = layer.layer
-    where = f"layer {k} ({type(layer).__name__})"
-    if getattr(layer, "delay", None) is not None:
-        raise TypeError(f"to_nir: {where} has synaptic delays, which are not exported (NIR's "
-                        "Delay node holds one delay per channel, not per connection).")
-    if isinstance(layer, event.RecurrentEventPropLIF):
-        if w_rec is not None:
-            raise TypeError(f"to_nir: {where} is recurrent already; do not wrap it in Recurrent.")
-        w_in, w_r = layer.effective_weights
-        meta = _refrac_metadata(layer.params.t_refrac, where) if not layer.single_spike else {}
-        if layer.single_spike:
-            meta["single_spike"] = True
-        n = layer.size
-        return dict(kind="event", **{"in": layer.in_size, "out": n}, dt=None,
-                    weight=np.asarray(w_in, np.float64).T, neuron=_cuba_lif(layer.params, n, meta),
-                    w_rec=np.asarray(w_r, np.float64).T)
-    if isinstance(layer, event.LIF) and type(layer.neuron) is event.LIFNeuron:
-        meta = _refrac_metadata(layer.params.t_refrac, where) if not layer.single_spike else {}
-        if layer.single_spike:
-            meta["single_spike"] = True
-        n = layer.out_size
-        return dict(kind="event", **{"in": layer.in_size, "out": n}, dt=None,
-                    weight=np.asarray(layer.weight, np.float64).T,
-                    neuron=_cuba_lif(layer.params, n, meta), w_rec=w_rec)
-    if isinstance(layer, discrete.LIF):
-        p, n = layer.params, layer.out_size
-        meta = {"reset": p.reset, "dt": float(layer.dt),
-                **_refrac_metadata(p.t_refrac, where)}
-        return dict(kind="discrete", **{"in": layer.in_size, "out": n}, dt=float(layer.dt),
-                    weight=np.asarray(layer.weight, np.float64).T, neuron=_cuba_lif(p, n, meta),
-                    w_rec=w_rec)
-    if isinstance(layer, discrete.LI):
-        p, n = layer.params, layer.out_size
-        node = nir.CubaLI(tau_mem=_vec(p.tau_mem, n), tau_syn=_vec(p.tau_syn, n), r=np.ones(n),
-                          v_leak=_vec(p.v_leak, n), w_in=np.ones(n),
-                          metadata={"dt": float(layer.dt)})
-        if w_rec is not None:
-            raise TypeError(f"to_nir: {where} cannot be recurrent.")
-        return dict(kind="discrete", **{"in": layer.in_size, "out": n}, dt=float(layer.dt),
-                    weight=np.asarray(layer.weight, np.float64).T, neuron=node, w_rec=None)
-    raise TypeError(
-        f"to_nir: {where} has no NIR equivalent; exported are event.LIF, event.EventPropLIF, "
-        "event.RecurrentEventPropLIF, discrete.LIF, discrete.LI (optionally in Recurrent).")
-
-
-# =============================================================================== import
 def from_nir(
     graph: nir.NIRGraph,
     *,
@@ -230,7 +52,9 @@ def from_nir(
         dt: the Euler step (s) for ``kind="discrete"``; default: the metadata's ``dt``
             (convention ``"snntorch"``: its hard-coded ``1e-4`` time units).
         convention: how the graph was written: ``"jaxsnn_eqx"``, ``"norse"``, ``"jaxsnn"``,
-            ``"snntorch"``, ``"spyx"``.
+            ``"snntorch"``, ``"spyx"``. Weight nodes are NIR's ``(post, pre)``, unless the
+            graph's metadata says ``weight_layout="pre_post"`` (``to_nir(convention="jaxsnn")``
+            writes that for jaxsnn 0.3.0, which reads ``(pre, post)``).
         kind: ``"event"`` (``event.LIF`` layers, exact spike times) or ``"discrete"``
             (``discrete.LIF``/``discrete.LI``, Euler steps of ``dt``).
         eventprop: event layers with EventProp gradients (``event.EventPropLIF``,
@@ -248,7 +72,13 @@ def from_nir(
         raise ValueError(f"from_nir: kind must be 'event' or 'discrete', got {kind!r}.")
     meta = _metadata(graph)
     unit = _time_unit(time_unit, meta, convention)
-    chain = _parse(graph)
+    chain = _parse(graph, pre_post=str(meta.get("weight_layout", "")) == "pre_post")
+    if convention == "norse-1.1":  # its box synapse: a spike raises I by dt W / tau_syn
+        step = dt if dt is not None else (float(meta["dt"]) * unit if "dt" in meta else None)
+        if step is None:
+            raise ValueError("from_nir: convention='norse-1.1' needs the step norse runs "
+                             "with (its from_nir's dt): pass dt= (seconds).")
+        meta = {**meta, "_step_s": float(step)}
     if kind == "event":
         if t_max is None or max_spikes is None:
             raise ValueError("from_nir: kind='event' needs t_max= (s) and max_spikes=.")
@@ -335,8 +165,10 @@ def _one(items: list[str], message: str) -> str:
     return items[0]
 
 
-def _parse(graph: nir.NIRGraph) -> list[dict[str, Any]]:
-    """The graph as a list of blocks ``{name, node, weight (post, pre), w_rec}``."""
+def _parse(graph: nir.NIRGraph, pre_post: bool = False) -> list[dict[str, Any]]:
+    """The graph as a list of blocks ``{name, node, weight (post, pre), w_rec}``; ``pre_post``:
+    the weight nodes hold ``(pre, post)`` matrices (what jaxsnn 0.3.0 reads; metadata
+    ``weight_layout="pre_post"``)."""
     nodes, edges = _flatten(graph)
     for name, node in nodes.items():
         if not isinstance(node, (nir.Input, nir.Output, *_WEIGHTS, *_NEURONS)):
@@ -377,7 +209,7 @@ def _parse(graph: nir.NIRGraph) -> list[dict[str, Any]]:
             raise ValueError(f"from_nir: node '{current}' has several inputs {pred[current]}; "
                              "only chains (with recurrent cycles) are supported.")
         if isinstance(node, _WEIGHTS):
-            w = _weight(current, node)
+            w = _weight(current, node, pre_post)
             if w.shape[1] != size:
                 raise ValueError(f"from_nir: Linear node '{current}' takes {w.shape[1]} inputs, "
                                  f"but {size} arrive.")
@@ -390,7 +222,7 @@ def _parse(graph: nir.NIRGraph) -> list[dict[str, Any]]:
             if weight.shape[0] != n:
                 raise ValueError(f"from_nir: neuron node '{current}' has {n} neurons, but "
                                  f"{weight.shape[0]} inputs arrive.")
-            w_rec = _weight(rec[current], nodes[rec[current]]) if current in rec else None
+            w_rec = _weight(rec[current], nodes[rec[current]], pre_post) if current in rec else None
             if w_rec is not None and w_rec.shape != (n, n):
                 raise ValueError(f"from_nir: recurrent node '{rec[current]}' has shape "
                                  f"{w_rec.shape}, expected {(n, n)}.")
@@ -412,9 +244,10 @@ def _size(shape: Any) -> int:
     return shape[0]
 
 
-def _weight(name: str, node: Any) -> np.ndarray:
-    """``node.weight`` (``(post, pre)``) as float64; an Affine's bias must be zero."""
+def _weight(name: str, node: Any, pre_post: bool = False) -> np.ndarray:
+    """``node.weight`` as float64 ``(post, pre)``; an Affine's bias must be zero."""
     w = np.asarray(node.weight, np.float64)
+    w = w.T if pre_post else w
     if w.ndim != 2:
         raise ValueError(f"from_nir: node '{name}' ({type(node).__name__}) has a weight of "
                          f"shape {w.shape}; only 2-d weights are supported.")
@@ -453,7 +286,7 @@ def _scalar_or_array(x: np.ndarray) -> Any:
 
 
 def _neuron(
-    block: dict[str, Any], unit: float, convention: str
+    block: dict[str, Any], unit: float, convention: str, step: float | None = None
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray | None]:
     """Our parameters (s, V), input weight ``[pre, post]`` and recurrent weight."""
     node = block["node"]
@@ -466,6 +299,8 @@ def _neuron(
         gain = r * w_in * unit
     elif convention in ("norse", "jaxsnn"):
         gain = r * w_in * ts
+    elif convention == "norse-1.1":  # box synapse: I += dt W / tau_syn, ours w / tau_syn
+        gain = r * w_in * step
     elif convention == "snntorch":
         gain = r * ts
     else:  # spyx: r holds beta = 1 - dt / tau_mem, and V' = beta V + I: gain tau_mem / dt
@@ -476,7 +311,7 @@ def _neuron(
     p: dict[str, Any] = {"tau_mem": tm, "tau_syn": ts, "v_leak": _field(node, "v_leak", n)}
     if isinstance(node, nir.CubaLIF):
         p["v_th"] = _field(node, "v_threshold", n)
-        p["v_reset"] = (np.zeros(n) if convention in _SUBTRACT_THRESHOLD
+        p["v_reset"] = (np.zeros(n) if convention in (*_SUBTRACT_THRESHOLD, "norse-1.1")
                         else _field(node, "v_reset", n))
     weight = block["weight"].T * gain[None, :]
     w_rec = None if block["w_rec"] is None else block["w_rec"].T * gain[None, :]
@@ -484,9 +319,9 @@ def _neuron(
 
 
 def _reset(block: dict[str, Any], meta: dict[str, Any], convention: str) -> str:
-    if convention in _SUBTRACT_THRESHOLD:
-        return "subtract"
     node_meta = _metadata(block["node"])
+    if convention in _SUBTRACT_THRESHOLD and "reset" not in node_meta:  # ours write it
+        return "subtract"
     reset = str(node_meta.get("reset", meta.get("reset", "value")))
     return reset if reset in ("value", "subtract") else "value"
 
@@ -497,7 +332,7 @@ def _event_layer(block, unit, convention, meta, t_max, max_spikes, eventprop, me
         raise ValueError(f"from_nir: node '{block['name']}' is a {type(node).__name__} (a "
                          "leaky-integrator readout), which has no event-based layer; use "
                          "kind='discrete'.")
-    p, weight, w_rec = _neuron(block, unit, convention)
+    p, weight, w_rec = _neuron(block, unit, convention, meta.get("_step_s"))
     node_meta = _metadata(node)
     t_ref = np.asarray(node_meta.get("t_refrac", 0.0), np.float64)
     single = bool(node_meta.get("single_spike", False))
@@ -520,7 +355,7 @@ def _event_layer(block, unit, convention, meta, t_max, max_spikes, eventprop, me
 def _discrete_layer(block, unit, convention, meta, dt):
     node = block["node"]
     reset = _reset(block, meta, convention)
-    p, weight, w_rec = _neuron(block, unit, convention)
+    p, weight, w_rec = _neuron(block, unit, convention, meta.get("_step_s"))
     n_in, n = weight.shape
     if isinstance(node, nir.CubaLI):
         if w_rec is not None:
