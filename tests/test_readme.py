@@ -47,7 +47,7 @@ def test_readme_custom_neuron_example_runs():
 
     assert "docs/custom-neuron.md" in README.read_text()
     page = (ROOT / "docs" / "custom-neuron.md").read_text()
-    code = page.split("## Example")[1].split("```python")[1].split("```")[0]
+    code = next(b for b in python_blocks(page) if "(event.EventNeuron)" in b and "grads" in b)
     namespace: dict = {}
     exec(compile(code, "docs/custom-neuron.md", "exec"), namespace)
     g = namespace["grads"].weight
