@@ -24,12 +24,15 @@
 from . import losses, solvers, stages
 from .adaptive_lif import AdaptiveLIF, AdaptiveLIFNeuron, AdaptiveLIFParams, AdaptiveLIFState
 from .backend import Backend, JaxSimulation, Population, feedforward_blocks
-from .eventprop import EventPropLIF, RecurrentEventPropLIF
+from .backward import AbstractAdjoint, Backward, Replay
+from .eventprop import EventProp, EventPropLIF
 from .hardware_lif import HardwareRecurrentLIF
 from .integrate_fire import IF, IFNeuron, IFParams, if_weight_scale
-from .kernel import AbstractEventLayer, Backward, EventLayer, simulate
+from .kernel import simulate
+from .layers import AbstractEventLayer, EventLayer
 from .lif import LIF, LIFNeuron, LIFParams, LIFState, lif_weight_scale, threshold_crossing
 from .neuron import EventNeuron, Transition
+from .recurrent import RecurrentEventPropLIF
 from .stages import feedforward_stages, simulate_stages
 
 __all__ = [
@@ -37,6 +40,9 @@ __all__ = [
     "Transition",
     "simulate",
     "Backward",
+    "Replay",
+    "AbstractAdjoint",
+    "EventProp",
     "AbstractEventLayer",
     "EventLayer",
     "LIF",

@@ -9,7 +9,7 @@ slots first) with dt = 0, exactly; no noise is added to separate them.
 
 A population whose masks form a feed-forward chain of blocks (`feedforward_blocks`, e.g. the
 25-100-3 network of the published hardware experiments) takes EventProp block by block, in
-closed form for single-spike neurons (`eventprop._single_spike_feedforward` per block, from the
+closed form for single-spike neurons (`eventprop.single_spike_feedforward` per block, from the
 last block to the first, passing the cotangents of the spike times down), instead of the
 backward sweep over all events. With an ideal backend the result equals `RecurrentEventPropLIF`.
 """
@@ -35,12 +35,12 @@ from .backend import (
 )
 from .eventprop import (
     EventPropGrads,
-    RecurrentEventPropLIF,
-    _single_spike_feedforward,
     eventprop_backward,
     lif_param_grads,
+    single_spike_feedforward,
 )
 from .lif import LIFNeuron, LIFParams
+from .recurrent import RecurrentEventPropLIF
 
 __all__ = ["HardwareRecurrentLIF", "eventprop_at_observed"]
 
@@ -94,13 +94,13 @@ def eventprop_at_observed(
         p_b = block_neuron(LIFNeuron(params), lo, hi, size).params
         out_b = _block_spikes(out_spikes, lo, hi)
         if b == 0:
-            g = _single_spike_feedforward(p_b, weight_in[:, lo:hi], in_spikes, out_b, ct,
+            g = single_spike_feedforward(p_b, weight_in[:, lo:hi], in_spikes, out_b, ct,
                                           slope_floor=slope_floor)
             g_in, ct_in_time = g.weight, g.in_time
         else:
             lo_p = edges[b - 1]
             in_b = _block_spikes(out_spikes, lo_p, lo)
-            g = _single_spike_feedforward(p_b, weight_rec[lo_p:lo, lo:hi], in_b, out_b, ct,
+            g = single_spike_feedforward(p_b, weight_rec[lo_p:lo, lo:hi], in_b, out_b, ct,
                                           slope_floor=slope_floor)
             g_rec = g_rec.at[lo_p:lo, lo:hi].set(g.weight)
             ct = ct + jnp.where(in_b.idx >= 0, g.in_time, 0.0)

@@ -34,7 +34,9 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..checks import check_size
 from ..spikes import Spikes
-from .kernel import AbstractEventLayer, Backward, check_delay, layer_weight
+from .backward import Backward
+from .delays import check_delay
+from .layers import AbstractEventLayer, layer_weight
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root, newton_bracketed
 
@@ -53,7 +55,7 @@ __all__ = [
 Scalar = float | Float[ArrayLike, ""] | Float[ArrayLike, " n"]
 
 
-def _concrete(x) -> np.ndarray | None:
+def concrete(x) -> np.ndarray | None:
     """``x`` as a NumPy array, or None if it is a tracer."""
     try:
         return np.asarray(x)
@@ -63,7 +65,7 @@ def _concrete(x) -> np.ndarray | None:
 
 def _static_ratio2(tm, ts) -> bool | None:
     """Whether ``tm == 2 ts`` everywhere, if known at trace time (else None)."""
-    ctm, cts = _concrete(tm), _concrete(ts)
+    ctm, cts = concrete(tm), concrete(ts)
     if ctm is None or cts is None:
         return None
     return bool(np.all(ctm == 2 * cts))
@@ -86,7 +88,7 @@ class LIFParams(eqx.Module):
     t_refrac: Scalar = 0.0
 
     def __check_init__(self):
-        c = {k: _concrete(getattr(self, k)) for k in
+        c = {k: concrete(getattr(self, k)) for k in
              ("tau_mem", "tau_syn", "v_th", "v_reset", "v_leak", "t_refrac")}
 
         def bad(name, cond, what):
