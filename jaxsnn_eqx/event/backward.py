@@ -6,7 +6,7 @@ Like Diffrax's ``adjoint=``, a backward pass is a small `equinox.Module` passed 
     Backward                 abstract: every backward pass
     |-- Replay               final: autodiff through the replayed event loop (the default)
     `-- AbstractAdjoint      abstract: a backward pass from the input and output spikes alone
-        `-- EventProp        final (`eventprop.py`): the adjoint of the LIF equations
+        `-- EventProp        final (module `eventprop`): the adjoint of the LIF equations
 
 ``backward=None`` means `Replay()`. A plain function with the signature of
 `AbstractAdjoint.__call__` is accepted too and treated as an adjoint.
