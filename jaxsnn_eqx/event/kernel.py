@@ -33,7 +33,7 @@ from .merge import merge_lanes
 from .neuron import EventNeuron
 from .replay import replay_backward
 
-__all__ = ["simulate", "run_forward", "Config", "METHODS"]
+__all__ = ["simulate", "run_forward", "check_overflow", "Config", "METHODS"]
 
 
 METHODS = ("auto", "kernel", "parallel")
@@ -49,13 +49,13 @@ class Config(NamedTuple):
     recurrent: bool
     backward: Backward | None
     parallel: bool = False
-    where: str = "event.simulate"  # names the population in error messages
     batching: tuple[str | None, int | None] = (None, None)  # (loop_batching, map_min_steps)
 
 
 def run_forward(vjp_arg, in_idx, cfg: Config, record=False):
     """The forward pass of `simulate` (inside its custom VJP): ``((out_time, out_idx),
-    (kinds, history, order))``, the residuals as the backward passes need them."""
+    (kinds, history, order), overflow)``, with the residuals as the backward passes need them
+    and ``overflow`` the flags that `check_overflow` turns into errors."""
     neuron, weight, weight_rec, in_time = vjp_arg
     if cfg.parallel:  # single-spike feed-forward: the neuron's all-at-once first spikes
         if in_time.ndim == 1 or getattr(neuron, "per_neuron_arrivals", False):
@@ -66,18 +66,13 @@ def run_forward(vjp_arg, in_idx, cfg: Config, record=False):
                 lambda nd_j, w_j, t_j, i_j: eqx.combine(nd_j, static).first_spike_times(
                     w_j[:, None], Spikes(t_j, i_j), cfg.t_max)[0],
                 in_axes=(0, 1, 1, 1))(lanes(nd, weight.shape[1]), weight, in_time, in_idx)
-        out_t, out_i, order = merge_lanes(times[:, None], cfg.max_spikes, cfg.where)
-        return (out_t, out_i), (None, None, order)
+        out_t, out_i, order, too_many = merge_lanes(times[:, None], cfg.max_spikes)
+        return (out_t, out_i), (None, None, order), (None, None, too_many)
     if cfg.recurrent:
         out_t, out_i, kinds, overflow, hist = event_loop(
             neuron, weight, weight_rec, in_time, in_idx, cfg.t_max, cfg.max_spikes, record,
             batching=cfg.batching)
-        out_t = eqx.error_if(
-            out_t, overflow,
-            f"{cfg.where}: the recurrent population emitted more than max_spikes="
-            f"{cfg.max_spikes} spikes before t_max={cfg.t_max}; increase max_spikes.",
-        )
-        return (out_t, out_i), (kinds, hist, None)
+        return (out_t, out_i), (kinds, hist, None), (overflow, None, None)
     n_out = weight.shape[1]
     nd, static = eqx.partition(neuron, eqx.is_inexact_array)
 
@@ -91,29 +86,49 @@ def run_forward(vjp_arg, in_idx, cfg: Config, record=False):
     ax = lane_axis(in_time)  # per-neuron arrival lists (delays): one column per lane
     times, kinds, overflow, hist = jax.vmap(one, in_axes=(0, 1, ax, ax))(
         lanes(nd, n_out), weight, in_time, in_idx)
-    times = eqx.error_if(
-        times, jnp.any(overflow),
-        f"{cfg.where}: a neuron emitted more than {cfg.max_per_neuron} spikes before "
-        f"t_max={cfg.t_max}, its per-neuron buffer (max_spikes_per_neuron, which defaults to "
-        "and is capped by max_spikes); increase max_spikes_per_neuron if set below max_spikes, "
-        "else max_spikes.",
-    )
-    out_t, out_i, order = merge_lanes(times, cfg.max_spikes, cfg.where)
-    return (out_t, out_i), (kinds, hist, order)
+    out_t, out_i, order, too_many = merge_lanes(times, cfg.max_spikes)
+    return (out_t, out_i), (kinds, hist, order), (None, jnp.any(overflow), too_many)
+
+
+def check_overflow(out_time, overflow, cfg: Config, where: str):
+    """``out_time``, raising (`eqx.error_if`) where `run_forward` reported an overflow:
+    ``overflow = (population, lane, merged)`` (``None``: not checked on this path)."""
+    population, lane, merged = jax.lax.stop_gradient(overflow)  # flags: no tangents
+    if population is not None:
+        out_time = eqx.error_if(
+            out_time, population,
+            f"{where}: the recurrent population emitted more than max_spikes="
+            f"{cfg.max_spikes} spikes before t_max={cfg.t_max}; increase max_spikes.",
+        )
+    if lane is not None:
+        out_time = eqx.error_if(
+            out_time, lane,
+            f"{where}: a neuron emitted more than {cfg.max_per_neuron} spikes before "
+            f"t_max={cfg.t_max}, its per-neuron buffer (max_spikes_per_neuron, which defaults to "
+            "and is capped by max_spikes); increase max_spikes_per_neuron if set below "
+            "max_spikes, else max_spikes.",
+        )
+    if merged is not None:
+        out_time = eqx.error_if(
+            out_time, merged,
+            f"{where}: the layer emitted more than max_spikes={cfg.max_spikes} spikes before "
+            "t_max; increase max_spikes.",
+        )
+    return out_time
 
 
 @eqx.filter_custom_vjp
 def _simulate(vjp_arg, in_idx, cfg):
-    out, _ = run_forward(vjp_arg, in_idx, cfg)
-    return out
+    (out_t, out_i), _, overflow = run_forward(vjp_arg, in_idx, cfg)
+    return out_t, out_i, overflow
 
 
 @_simulate.def_fwd
 def _simulate_fwd(perturbed, vjp_arg, in_idx, cfg):
     del perturbed
     record = is_replay(cfg.backward)
-    out, res = run_forward(vjp_arg, in_idx, cfg, record=record)
-    return out, (out, res)
+    (out_t, out_i), res, overflow = run_forward(vjp_arg, in_idx, cfg, record=record)
+    return (out_t, out_i, overflow), ((out_t, out_i), res)
 
 
 @_simulate.def_bwd
@@ -176,7 +191,8 @@ def simulate(
             by autodiff (or by ``backward``); everything else runs the event loop.
             ``"kernel"`` always runs the event loop; ``"parallel"`` insists on the fast path.
             Both give the same spike times and gradients (to rounding).
-        where: how error messages name the population (layers pass e.g. ``"LIF(5->120)"``).
+        where: how error messages name the population (layers pass e.g. ``"LIF(5->120)"``);
+            used by the checks only, not by the differentiated computation.
         delay: synaptic delays (s), shape ``()``, ``(n_in, 1)`` (per input), ``(1, n)`` (per
             neuron) or ``(n_in, n)`` (per connection); a spike of input ``i`` at ``t`` arrives
             at neuron ``j`` at ``t + delay[i, j]`` (`check_delay`). ``None``: no delay (the
@@ -238,7 +254,7 @@ def simulate(
         raise ValueError(f"{where}: loop_batching must be one of {LOOP_BATCHINGS} or None, got "
                          f"{loop_batching!r}.")
     cfg = Config(float(t_max), int(max_spikes), per, weight_rec is not None, backward, parallel,
-                 where, (loop_batching, map_min_steps))
+                 (loop_batching, map_min_steps))
     weight = check_finite(
         weight, dict(neuron=neuron, weight=weight, weight_rec=weight_rec, delay=delay), where)
     in_idx = jax.lax.stop_gradient(spikes.idx)  # integer; never carries a tangent
@@ -247,7 +263,8 @@ def simulate(
         in_time, in_idx, weight = arrivals(in_time, in_idx, delay, weight, weight_rec is not None)
     vjp_arg = (neuron, weight, weight_rec, in_time)
     if parallel and is_replay(backward):  # plain autodiff of the all-at-once solution
-        (out_t, out_i), _ = run_forward(vjp_arg, in_idx, cfg)
+        (out_t, out_i), _, overflow = run_forward(vjp_arg, in_idx, cfg)
     else:
-        out_t, out_i = _simulate(vjp_arg, in_idx, cfg)
+        out_t, out_i, overflow = _simulate(vjp_arg, in_idx, cfg)
+    out_t = check_overflow(out_t, overflow, cfg, where)
     return trust(Spikes(out_t, out_i))

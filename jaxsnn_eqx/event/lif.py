@@ -324,9 +324,9 @@ def _states_after_inputs(t, q, tm, ts, ratio2: bool, associative: bool = False, 
     or `jax.lax.associative_scan` in ``log2 K`` rounds).
 
     ``along``: further ``(K,)`` arrays returned broadcast to ``(K, n)`` after the states. The
-    sequential scan emits them itself, so that they share the states' memory layout: on CPU,
-    combining the scan's stacked outputs with differently laid out ``(K,)`` arrays made XLA
-    emit a slow, unvectorised loop for the crossing search (2x the whole search's time).
+    sequential scan emits them itself, so that they share the states' memory layout (combined
+    with differently laid out ``(K,)`` arrays, XLA's CPU code for the crossing search is not
+    vectorised).
     """
     lag = _col(jnp.diff(t, axis=0, prepend=jnp.zeros((1,) + t.shape[1:], t.dtype)))  # >= 0
     flow = (jnp.exp(-lag / tm), membrane(lag, 0.0, 1.0, tm, ts, ratio2=ratio2),
@@ -491,8 +491,9 @@ class LIF(AbstractEventLayer):
     Attributes:
         weight: ``(in_size, out_size)``, ``weight[pre, post]`` in V s (raises I by w / tau_syn).
         params: `LIFParams`.
-        backward: ``None`` (autodiff, exact by the implicit function theorem) or a pluggable
-            backward pass such as EventProp (`event.EventPropLIF` sets it).
+        backward: ``None`` or `event.Replay()` (autodiff, exact by the implicit function
+            theorem) or another `event.Backward` strategy such as `event.EventProp()`
+            (`event.EventPropLIF` sets it). A static field.
         method: ``"auto"``, ``"kernel"`` or ``"parallel"`` (see `event.simulate`).
         delay: synaptic delays (s) or ``None`` (none): shape ``()``, ``(in_size, 1)`` (per
             input), ``(1, out_size)`` (per neuron) or ``(in_size, out_size)`` (per connection);

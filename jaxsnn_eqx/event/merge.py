@@ -5,7 +5,6 @@ differentiates the sort itself (the order is computed from `jax.lax.stop_gradien
 times are then gathered, so their gradients flow through the gather).
 """
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -40,24 +39,21 @@ def _sortable_int(x):
     return jnp.where(bits < 0, bits ^ jnp.iinfo(bits.dtype).max, bits)
 
 
-def merge_lanes(times, max_spikes, where="event.simulate"):
+def merge_lanes(times, max_spikes):
     """Per-neuron spike buffers ``(n, per)`` -> one sorted list ``(max_spikes,)`` of times and
-    neuron indices (unused slots ``inf``/``-1``), and the sorting order into the flattened
-    buffers; more than ``max_spikes`` spikes raise."""
+    neuron indices (unused slots ``inf``/``-1``), the sorting order into the flattened buffers,
+    and whether there were more than ``max_spikes`` spikes (then the list holds the earliest;
+    the caller raises)."""
     per = times.shape[1]
     flat = times.reshape(-1)
     if flat.shape[0] < max_spikes:
         flat = jnp.concatenate([flat, jnp.full((max_spikes - flat.shape[0],), jnp.inf,
                                                flat.dtype)])
-    flat = eqx.error_if(
-        flat, jnp.sum(jnp.isfinite(flat)) > max_spikes,
-        f"{where}: the layer emitted more than max_spikes={max_spikes} spikes before "
-        "t_max; increase max_spikes.",
-    )
+    too_many = jnp.sum(jnp.isfinite(flat)) > max_spikes
     order = sort_order(jax.lax.stop_gradient(flat))[:max_spikes]
     out_t = flat[order]
     out_i = jnp.where(jnp.isfinite(out_t), (order // per).astype(jnp.int32), -1)
-    return out_t, out_i, order
+    return out_t, out_i, order, too_many
 
 
 def sorted_along(time, idx):
