@@ -1,6 +1,6 @@
 """Batching of the event loop: JAX's while-loop rule (``vmap``) vs sample by sample (``map``).
 
-`event.kernel.LOOP_BATCHING` decides how a `jax.vmap`-ed event loop runs (see its docstring).
+`event.loop.LOOP_BATCHING` decides how a `jax.vmap`-ed event loop runs (see its docstring).
 This script times one value-and-gradient call (forward + backward, CPU seconds, best of
 ``--repeat``, after compiling) of event populations over a batch under both modes, checks that
 both give the same loss bit for bit, and shows which mode ``"auto"`` picks:
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import shd_scale  # noqa: E402
 
 from jaxsnn_eqx import data, event  # noqa: E402
-from jaxsnn_eqx.event import kernel  # noqa: E402
+from jaxsnn_eqx.event import loop  # noqa: E402
 from jaxsnn_eqx.spikes import Spikes  # noqa: E402
 from jaxsnn_eqx.tasks import yinyang_event  # noqa: E402
 
@@ -49,7 +49,7 @@ def measure(model, x, repeat: int) -> dict:
     per mode, and the loss of each."""
     row = {}
     for mode in ("vmap", "map"):
-        kernel.LOOP_BATCHING = mode
+        loop.LOOP_BATCHING = mode
         f = eqx.filter_jit(eqx.filter_value_and_grad(
             lambda m, x: _total_time(jax.vmap(m)(x))))
         jax.block_until_ready(f(model, x))
@@ -60,7 +60,7 @@ def measure(model, x, repeat: int) -> dict:
             best = min(best, time.process_time() - c0)
         row[mode] = best
         row[f"loss_{mode}"] = float(value)
-    kernel.LOOP_BATCHING = "auto"
+    loop.LOOP_BATCHING = "auto"
     return row
 
 
@@ -111,13 +111,13 @@ def main(argv=None) -> list[dict]:
     a = p.parse_args(argv)
     print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}); CPU seconds of "
           f"one value-and-gradient call, best of {a.repeat}; MAP_MIN_STEPS = "
-          f"{kernel.MAP_MIN_STEPS}", flush=True)
+          f"{loop.MAP_MIN_STEPS}", flush=True)
     print(f"{'case':72s} {'events':>6} {'vmap s':>8} {'map s':>8} {'vmap/map':>8} {'auto':>5} "
           f"{'same':>5}", flush=True)
     rows = []
     for name, model, x, n_steps, n in cases(a.quick):
         row = dict(case=name, n_steps=n_steps, neurons=n, **measure(model, x, a.repeat))
-        row["auto"] = kernel._loop_batching(n_steps, n)
+        row["auto"] = loop.loop_batching(n_steps, n)
         row["same"] = row["loss_vmap"] == row["loss_map"]
         rows.append(row)
         print(f"{name:72s} {n_steps:6d} {row['vmap']:8.3f} {row['map']:8.3f} "

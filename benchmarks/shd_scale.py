@@ -25,7 +25,7 @@ sum_c r_c / (2 (tau_mem + tau_syn)))`` from the batch's channel rates ``r_c``, t
 mean membrane drive; recurrent and readout weights in the same unit for H neurons at 10 Hz).
 ``--event-batching map`` runs the hidden population's forward loop sample by sample and its
 EventProp backward pass vmapped (`mapped_population`, the prototype of what the library's
-``jax.vmap`` now does itself for long loops on a CPU: `event.kernel.LOOP_BATCHING`).
+``jax.vmap`` now does itself for long loops on a CPU: `event.loop.LOOP_BATCHING`).
 
 Memory: the compiled step's ``memory_analysis()`` (XLA's buffer assignment: temp + argument +
 output bytes; an estimate of one step's peak as XLA plans it, on any backend, CPU too; ``nan``
@@ -416,7 +416,7 @@ def main(argv=None):
                         "measuring pass (steps then shows the bound)")
     p.add_argument("--event-batching", choices=["vmap", "map"], default="vmap",
                    help="hidden population over the batch: jax.vmap (the library as is; its "
-                        "loop batching follows event.kernel.LOOP_BATCHING), or forward per "
+                        "loop batching follows event.loop.LOOP_BATCHING), or forward per "
                         "sample (lax.map) with the EventProp backward vmapped (the earlier "
                         "prototype: same spikes and gradients)")
     p.add_argument("--probe-rate", type=float, default=50.0,

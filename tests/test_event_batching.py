@@ -1,4 +1,4 @@
-"""A vmapped event loop runs sample by sample (`event.kernel.LOOP_BATCHING`, ``"map"``) or by
+"""A vmapped event loop runs sample by sample (`event.loop.LOOP_BATCHING`, ``"map"``) or by
 JAX's while-loop batching (``"vmap"``): the same spikes and gradients up to float rounding
 (XLA's vectorised and scalar code for exp/log may differ in the last bit), nested vmaps (batch
 x per-neuron lanes) included; each sample under ``"map"`` is bit for bit its own unbatched run;
@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 
 from jaxsnn_eqx import event
-from jaxsnn_eqx.event import kernel
+from jaxsnn_eqx.event import loop
 from jaxsnn_eqx.spikes import Spikes
 
 
 @pytest.fixture
 def batching():
     """Set `LOOP_BATCHING` for a test; restored afterwards."""
-    old = kernel.LOOP_BATCHING
-    yield lambda mode: setattr(kernel, "LOOP_BATCHING", mode)
-    kernel.LOOP_BATCHING = old
+    old = loop.LOOP_BATCHING
+    yield lambda mode: setattr(loop, "LOOP_BATCHING", mode)
+    loop.LOOP_BATCHING = old
 
 
 def _inputs(batch=5, n_in=8, k=20):
@@ -116,15 +116,15 @@ def test_overflow_is_still_an_error_under_map(batching):
 def test_auto_picks_map_for_long_population_loops_on_cpu(batching):
     batching("auto")
     on_cpu = jax.default_backend() == "cpu"
-    long_loop = kernel.MAP_MIN_STEPS
-    assert kernel._loop_batching(long_loop, 128) == ("map" if on_cpu else "vmap")
-    assert kernel._loop_batching(long_loop - 1, 128) == "vmap"  # short loop
-    assert kernel._loop_batching(10 * long_loop, 1) == "vmap"  # one-neuron lanes
+    long_loop = loop.MAP_MIN_STEPS
+    assert loop.loop_batching(long_loop, 128) == ("map" if on_cpu else "vmap")
+    assert loop.loop_batching(long_loop - 1, 128) == "vmap"  # short loop
+    assert loop.loop_batching(10 * long_loop, 1) == "vmap"  # one-neuron lanes
     batching("vmap")
-    assert kernel._loop_batching(10 * long_loop, 128) == "vmap"
+    assert loop.loop_batching(10 * long_loop, 128) == "vmap"
     batching("sequential")
     with pytest.raises(ValueError, match="LOOP_BATCHING"):
-        kernel._loop_batching(10, 10)
+        loop.loop_batching(10, 10)
 
 
 @pytest.mark.slow  # 16 s: compiles every case twice

@@ -355,13 +355,13 @@ def test_user_defined_neuron_runs_in_kernel_and_containers():
 def test_merge_sort_order_is_a_stable_argsort(dtype):
     # the rank-counting sort that merges per-neuron spikes: equal to numpy's stable argsort,
     # with ties, +-0.0 (equal), +-inf and negative values, for every length it is used at
-    from jaxsnn_eqx.event.kernel import _RANK_SORT_MAX, _sort_order
+    from jaxsnn_eqx.event.merge import RANK_SORT_MAX, sort_order
 
     rng = np.random.default_rng(0)
     pool = np.array([-np.inf, -3.5, -1.0, -0.0, 0.0, 1e-30, 2.0, np.nextafter(dtype(2), 3),
                      7.0, np.inf], dtype)
-    sort = jax.jit(_sort_order)
-    for n in (1, 2, 3, 17, 64, _RANK_SORT_MAX):
+    sort = jax.jit(sort_order)
+    for n in (1, 2, 3, 17, 64, RANK_SORT_MAX):
         for _ in range(5):
             v = rng.choice(pool, n)
             v = np.where(rng.uniform(size=n) < 0.3, rng.normal(size=n), v).astype(dtype)

@@ -376,7 +376,7 @@ def test_single_spike_closed_form_equals_the_adjoint_sweep(ratio):
     at once); it equals the general backward sweep over the merged events, with per-neuron
     parameters, equal input times, padding, a silent neuron, an input after t_max and one input
     at exactly a neuron's spike time (which comes after the spike: not felt)."""
-    from jaxsnn_eqx.event.eventprop import _adjoint_sweep, eventprop_backward
+    from jaxsnn_eqx.event.eventprop import adjoint_sweep, eventprop_backward
 
     rng = np.random.default_rng(int(10 * ratio))
     n_in, n, t_max = 5, 9, 2e-2
@@ -403,7 +403,7 @@ def test_single_spike_closed_form_equals_the_adjoint_sweep(ratio):
     assert 3 <= fired < n
     ct = jnp.asarray(rng.normal(size=n)).at[1].set(0.0)  # one spike without a gradient
     closed = eventprop_backward(p, w, None, spikes, out, ct, t_max, single_spike=True)
-    sweep = _adjoint_sweep(p, w, None, spikes, out, ct, t_max, single_spike=True)
+    sweep = adjoint_sweep(p, w, None, spikes, out, ct, t_max, single_spike=True)
     for name in ("weight", "in_time", "v_th", "v_reset", "t_refrac"):
         a, b = np.asarray(getattr(sweep, name)), np.asarray(getattr(closed, name))
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12 * np.abs(a).max(), err_msg=name)

@@ -227,8 +227,24 @@ MODULES: dict[str, ModuleCase] = {
         hardware.BSS2Executor, lambda m: eqx.filter_jit(m.hardware_weights)(_population()),
         None),
 }
+# backward-pass strategies: the gradient of a layer's spike times with the strategy
+def _backward_behaviour(b):
+    w = 1.5 * event.lif_weight_scale(P) * jax.random.uniform(KEY, (4, 5))
+
+    def loss(w):
+        out = event.simulate(event.LIFNeuron(P), w, S_IN, t_max=T_MAX, max_spikes=64,
+                             backward=b)
+        return jnp.sum(jnp.where(jnp.isfinite(out.time), out.time, 0.0))
+
+    return jax.grad(loss)(w)
+
+
+MODULES["event.Replay"] = ModuleCase(event.Replay, _apply(_backward_behaviour), None)
+MODULES["event.EventProp"] = ModuleCase(lambda: event.EventProp(slope_floor=0.1),
+                                        _apply(_backward_behaviour), None)
 # abstract: exercised through their subclasses above and in the tests at the end
-ABSTRACT = {event.EventNeuron, event.AbstractEventLayer, event.Backend}
+ABSTRACT = {event.EventNeuron, event.AbstractEventLayer, event.Backend, event.Backward,
+            event.AbstractAdjoint, event.AbstractRecurrentLIF}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -370,12 +386,19 @@ def test_abstract_vars_are_not_fields():
     root = pathlib.Path(jaxsnn_eqx.__file__).parent
     users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
                    if "AbstractVar" in p.read_text() or "AbstractClassVar" in p.read_text())
-    assert users == ["event/kernel.py"], users  # a new user: add its classes below
+    # a new user: add its classes below
+    assert users == ["event/layers.py", "event/recurrent.py"], users
     names = _abstract_var_names(event.AbstractEventLayer)
     assert names >= {"neuron", "weight", "in_size", "out_size", "t_max", "max_spikes"}
     assert not {f.name for f in dataclasses.fields(event.AbstractEventLayer)} & names
     for cls in (event.LIF, event.EventPropLIF):
         assert "neuron" not in {f.name for f in dataclasses.fields(cls)}  # a property there
+    names = _abstract_var_names(event.AbstractRecurrentLIF)
+    assert names >= {"weight_in", "weight_rec", "mask", "mask_in", "params", "size"}
+    assert not {f.name for f in dataclasses.fields(event.AbstractRecurrentLIF)} & names
+    for cls in (event.RecurrentEventPropLIF, event.HardwareRecurrentLIF):
+        assert names <= {f.name for f in dataclasses.fields(cls)}
+        assert "neuron" not in {f.name for f in dataclasses.fields(cls)}  # a property
     assert "neuron" in {f.name for f in dataclasses.fields(event.EventLayer)}  # a field here
 
 

@@ -55,8 +55,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..checks import check_size
-from .integrate_fire import _forbid_eventprop, _validate
-from .kernel import AbstractEventLayer, Backward, layer_weight
+from .backward import Backward
+from .integrate_fire import forbid_eventprop, validate_params
+from .layers import AbstractEventLayer, layer_weight
 from .lif import lif_weight_scale, membrane
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root, newton_bracketed
@@ -97,7 +98,7 @@ class AdaptiveLIFParams(eqx.Module):
     t_refrac: Scalar = 0.0
 
     def __check_init__(self):
-        _validate("AdaptiveLIFParams", self, positive=("tau_mem", "tau_syn", "tau_adapt"),
+        validate_params("AdaptiveLIFParams", self, positive=("tau_mem", "tau_syn", "tau_adapt"),
                   nonneg=("t_refrac",), below_th=("v_reset", "v_leak"))
 
 
@@ -300,7 +301,7 @@ class AdaptiveLIF(AbstractEventLayer):
         if not isinstance(params, AdaptiveLIFParams):
             raise TypeError(f"{where}: params must be event.AdaptiveLIFParams, got "
                             f"{type(params).__name__}.")
-        _forbid_eventprop(where, backward)
+        forbid_eventprop(where, backward)
         in_size = check_size(in_size, "in_size", where)
         out_size = check_size(out_size, "out_size", where)
         self.weight = layer_weight(weight, key, in_size, out_size,

@@ -10,9 +10,8 @@ EventProp of the software model at the observed spikes.
 A population whose fixed connectivity is a chain of feed-forward blocks (inputs -> block 0 ->
 block 1 -> ...; see `feedforward_blocks`), e.g. a 25-100-3 network placed in one population as
 on the chip, is simulated block by block (`event.stages`); with single-spike neurons every block
-is solved all at once (`EventNeuron.first_spike_times`) instead of one event at a time. Same
-spike times as the event loop over the whole population (to rounding), 5-8x faster per training
-epoch of the 25-100-3 network (`benchmarks/hardware_step.py`).
+is solved all at once (`EventNeuron.first_spike_times`) instead of one event at a time, with the
+same spike times as the event loop over the whole population (to rounding).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ ends) are the two limits of the same rule.
 Feed-forward single-spike layers need no sweep: each neuron's adjoint is zero after its only
 spike and the free backward flow from its jump before it, so the adjoint at every input is a
 closed form of ``t* - t_k`` and all (input, neuron) pairs are evaluated at once (the same numbers
-as the sweep; see `_single_spike_feedforward`).
+as the sweep; see `single_spike_feedforward`).
 
 Simultaneous events. Events at exactly the same time are processed in the order in which the
 forward kernel processes them: output spikes first (a threshold crossing is handled before an input
@@ -55,23 +55,24 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int
 
-from ..checks import check_size, check_weight
 from ..spikes import Spikes
-from .kernel import check_delay, simulate
-from .lif import LIF, LIFNeuron, LIFParams, lif_weight_scale
-from .stages import feedforward_stages, simulate_stages
+from .backward import AbstractAdjoint
+from .lif import LIF, LIFNeuron, LIFParams
 
 __all__ = [
     "EventPropLIF",
-    "RecurrentEventPropLIF",
     "EventPropGrads",
     "eventprop_backward",
     "eventprop_lif_backward",
+    "EventProp",
+    "check_lif_dynamics",
     "adjoint_flow_coefficients",
     "lif_param_grads",
     "min_slope",
+    "adjoint_sweep",
+    "single_spike_feedforward",
 ]
 
 # event kinds; the concatenation order below is the processing order of simultaneous events
@@ -232,13 +233,13 @@ def eventprop_backward(
         `EventPropGrads`.
 
     A feed-forward population of single-spike neurons takes the closed form of the adjoint
-    (`_single_spike_feedforward`, every input-neuron pair at once); everything else runs the
+    (`single_spike_feedforward`, every input-neuron pair at once); everything else runs the
     backward sweep over the merged events.
     """
     if single_spike and weight_rec is None:
-        return _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time,
+        return single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time,
                                          slope_floor=slope_floor)
-    return _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_time, t_max,
+    return adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_time, t_max,
                           single_spike=single_spike, slope_floor=slope_floor)
 
 
@@ -253,7 +254,7 @@ def min_slope(u_dot, theta, tau_mem, slope_floor: float | None):
     return jnp.maximum(u_dot, slope_floor * theta / tau_mem)
 
 
-def _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time, *,
+def single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time, *,
                               slope_floor=None):
     """EventProp of a feed-forward population of single-spike neurons, without a sweep.
 
@@ -305,29 +306,81 @@ def _single_spike_feedforward(params, weight, in_spikes, out_spikes, ct_out_time
                           v_reset=zeros, t_refrac=zeros)
 
 
-def _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_time, t_max, *,
-                   single_spike, slope_floor=None):
-    """The general EventProp backward pass: two sweeps over the merged events."""
+class _LIFVectors(NamedTuple):
+    """The LIF parameters as per-neuron vectors ``(size,)`` of one dtype (``u = V - v_leak``)."""
+
+    tm: Array
+    ts: Array
+    theta: Array  # v_th - v_leak
+    u_r: Array  # v_reset - v_leak
+    t_ref: Array  # inf in single-spike mode
+
+
+def _lif_vectors(params, size: int, dtype, single_spike: bool) -> _LIFVectors:
+    vec = lambda x: jnp.broadcast_to(jnp.asarray(x, dtype), (size,))
+    tm, ts = vec(params.tau_mem), vec(params.tau_syn)
+    theta = vec(params.v_th) - vec(params.v_leak)
+    u_r = vec(params.v_reset) - vec(params.v_leak)
+    t_ref = jnp.full((size,), jnp.inf, dtype) if single_spike else vec(params.t_refrac)
+    return _LIFVectors(tm, ts, theta, u_r, t_ref)
+
+
+def adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_time, t_max, *,
+                  single_spike, slope_floor=None) -> EventPropGrads:
+    """The general EventProp backward pass (see `eventprop_backward`): a forward sweep over the
+    merged events for the synaptic currents at the spikes, then the adjoint swept backward."""
     dtype = jnp.result_type(weight, in_spikes.time, out_spikes.time)
     in_size, size = weight.shape
     weight = weight.astype(dtype)
     recurrent = weight_rec is not None
     if recurrent:
         weight_rec = weight_rec.astype(dtype)
-    vec = lambda x: jnp.broadcast_to(jnp.asarray(x, dtype), (size,))
-    tm, ts = vec(params.tau_mem), vec(params.tau_syn)
-    theta = vec(params.v_th) - vec(params.v_leak)
-    u_r = vec(params.v_reset) - vec(params.v_leak)
-    t_ref = jnp.full((size,), jnp.inf, dtype) if single_spike else vec(params.t_refrac)
+    lif = _lif_vectors(params, size, dtype, single_spike)
 
     in_spikes = Spikes(in_spikes.time.astype(dtype), in_spikes.idx)
     out_spikes = Spikes(out_spikes.time.astype(dtype), out_spikes.idx)
     # single-spike mode: no refractory period ever ends, so those events are left out
-    t_end = None if single_spike else out_spikes.time + t_ref[jnp.clip(out_spikes.idx, 0, size - 1)]
+    t_end = (None if single_spike
+             else out_spikes.time + lif.t_ref[jnp.clip(out_spikes.idx, 0, size - 1)])
     ct_out = jnp.where(jnp.isfinite(out_spikes.time), ct_out_time.astype(dtype), 0.0)
 
-    # ---- forward sweep: synaptic current (and membrane) of the neuron concerned, at its
-    # spikes and ends
+    # a spike whose membrane is below threshold before the inputs of the same instant was
+    # caused by them (a crossing closer to them than the time resolution, e.g. float32 with a
+    # strong input, or time-stamped observed spikes): it comes after them
+    ev = _forward_sweep(in_spikes, out_spikes, t_end, None, weight, weight_rec, lif)
+    slot, is_spike, post, u_event = ev[2], ev[6], ev[9], ev[11]
+    theta = lif.theta
+    below = u_event < theta[post] - jnp.sqrt(jnp.finfo(dtype).eps) * jnp.abs(theta[post])
+    caused = is_spike & below
+    after = jnp.zeros((out_spikes.size,), bool).at[jnp.where(caused, slot, out_spikes.size)].set(
+        True, mode="drop")
+    ev = _forward_sweep(in_spikes, out_spikes, t_end, after, weight, weight_rec, lif)
+    slot, is_spike = ev[2], ev[6]
+    ct_spike = jnp.where(is_spike, ct_out[jnp.where(is_spike, slot, 0)], 0.0)
+    (g_w, g_wr, g_th, g_ur, g_tr), ct_in_sorted = _backward_sweep(
+        ev, ct_spike, weight, weight_rec, lif, t_max, slope_floor)
+    m = out_spikes.size
+    order = ev[4]
+    ct_in_time = jnp.zeros_like(ct_in_sorted).at[order].set(ct_in_sorted)[m : m + in_spikes.size]
+    return EventPropGrads(
+        weight=g_w,
+        weight_rec=g_wr if recurrent else None,
+        in_time=ct_in_time,
+        v_th=g_th,
+        v_reset=g_ur,
+        t_refrac=jnp.zeros_like(g_tr) if single_spike else g_tr,
+    )
+
+
+def _forward_sweep(in_spikes, out_spikes, t_end, after_inputs, weight, weight_rec,
+                   lif: _LIFVectors):
+    """The merged events (`_merged_events`) and, at each, the synaptic current and membrane of
+    the neuron concerned (before a spike's reset and recurrent delivery): ``(time, kind,
+    slot, valid, order, is_in, is_spike, is_end, pre, post, i_event, u_event)``."""
+    tm, ts, _, u_r, _ = lif
+    size, dtype = tm.shape[0], tm.dtype
+    recurrent = weight_rec is not None
+
     def forward_step(carry, ev):
         t_cur, cur, u, refr = carry
         t, e_in, e_spike, e_end, i_pre, j, ok = ev
@@ -345,34 +398,28 @@ def _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_tim
         return (t_cur, cur, u, refr), (i_at, u_at)
 
     zero, vzero = jnp.zeros((), dtype), jnp.zeros((size,), dtype)
+    time, kind, neuron, slot, valid, order = _merged_events(in_spikes, out_spikes, t_end,
+                                                            after_inputs)
+    is_in = valid & (kind == _INPUT)
+    is_spike = valid & (kind == _SPIKE)
+    is_end = valid & (kind == _REFRAC_END)
+    pre = jnp.where(is_in, neuron, 0)  # row of `weight`
+    post = jnp.where(is_spike | is_end, neuron, 0)  # neuron concerned (row of `weight_rec`)
+    _, (i_event, u_event) = jax.lax.scan(
+        forward_step, (zero, vzero, vzero, jnp.zeros((size,), bool)),
+        (time, is_in, is_spike, is_end, pre, post, valid))
+    return (time, kind, slot, valid, order, is_in, is_spike, is_end, pre, post, i_event,
+            u_event)
 
-    def merged(after_inputs):
-        time, kind, neuron, slot, valid, order = _merged_events(in_spikes, out_spikes, t_end,
-                                                                after_inputs)
-        is_in = valid & (kind == _INPUT)
-        is_spike = valid & (kind == _SPIKE)
-        is_end = valid & (kind == _REFRAC_END)
-        pre = jnp.where(is_in, neuron, 0)  # row of `weight`
-        post = jnp.where(is_spike | is_end, neuron, 0)  # neuron concerned (row of `weight_rec`)
-        _, (i_event, u_event) = jax.lax.scan(
-            forward_step, (zero, vzero, vzero, jnp.zeros((size,), bool)),
-            (time, is_in, is_spike, is_end, pre, post, valid))
-        return (time, kind, slot, valid, order, is_in, is_spike, is_end, pre, post, i_event,
-                u_event)
 
-    # a spike whose membrane is below threshold before the inputs of the same instant was
-    # caused by them (a crossing closer to them than the time resolution, e.g. float32 with a
-    # strong input, or time-stamped observed spikes): it comes after them
-    ev = merged(None)
-    slot, is_spike, post, u_event = ev[2], ev[6], ev[9], ev[11]
-    below = u_event < theta[post] - jnp.sqrt(jnp.finfo(dtype).eps) * jnp.abs(theta[post])
-    caused = is_spike & below
-    after = jnp.zeros((out_spikes.size,), bool).at[jnp.where(caused, slot, out_spikes.size)].set(
-        True, mode="drop")
-    time, kind, slot, valid, order, is_in, is_spike, is_end, pre, post, i_event, _ = merged(after)
-    ct_spike = jnp.where(is_spike, ct_out[jnp.where(is_spike, slot, 0)], 0.0)
+def _backward_sweep(ev, ct_spike, weight, weight_rec, lif: _LIFVectors, t_max, slope_floor):
+    """The adjoint from ``t_max`` down to 0 over the events of `_forward_sweep`: ``((g_w,
+    g_wr, g_th, g_ur, g_tr), ct_in_sorted)`` (input-time cotangents in event order)."""
+    tm, ts, theta, u_r, _ = lif
+    time, _, _, valid, _, is_in, is_spike, is_end, pre, post, i_event, _ = ev
+    (in_size, size), dtype = weight.shape, tm.dtype
+    recurrent = weight_rec is not None
 
-    # ---- backward sweep: the adjoint from t_max down to 0
     def backward_step(carry, ev):
         t_cur, lam_u, lam_i, pend, g_w, g_wr, g_th, g_ur, g_tr = carry
         t, e_in, e_spike, e_end, i_pre, j, ok, i_at, ct = ev
@@ -407,7 +454,7 @@ def _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_tim
         pend = pend.at[j].set(jnp.where(e_spike, 0.0, jnp.where(e_end, p_end, pend[j])))
         return (t_cur, lam_u, lam_i, pend, g_w, g_wr, g_th, g_ur, g_tr), ct_in
 
-    vzero = jnp.zeros((size,), dtype)
+    zero, vzero = jnp.zeros((), dtype), jnp.zeros((size,), dtype)
     init = (
         jnp.asarray(t_max, dtype), vzero, vzero, vzero,
         jnp.zeros((in_size, size), dtype),
@@ -420,17 +467,7 @@ def _adjoint_sweep(params, weight, weight_rec, in_spikes, out_spikes, ct_out_tim
         (time, is_in, is_spike, is_end, pre, post, valid, i_event, ct_spike),
         reverse=True,
     )
-    _, _, _, _, g_w, g_wr, g_th, g_ur, g_tr = carry
-    m = out_spikes.size
-    ct_in_time = jnp.zeros_like(ct_in_sorted).at[order].set(ct_in_sorted)[m : m + in_spikes.size]
-    return EventPropGrads(
-        weight=g_w,
-        weight_rec=g_wr if recurrent else None,
-        in_time=ct_in_time,
-        v_th=g_th,
-        v_reset=g_ur,
-        t_refrac=jnp.zeros_like(g_tr) if single_spike else g_tr,
-    )
+    return carry[4:], ct_in_sorted
 
 
 def _reduce_to(g: Array, like: Any) -> Array | None:
@@ -445,7 +482,7 @@ def _reduce_to(g: Array, like: Any) -> Array | None:
 _LIF_DYNAMICS = ("init_state", "next_threshold_crossing", "integrate", "transition")
 
 
-def _check_lif_dynamics(neuron) -> None:
+def check_lif_dynamics(neuron) -> None:
     """Raise ``TypeError`` unless ``neuron`` has the built-in LIF dynamics."""
     if isinstance(neuron, LIFNeuron):
         changed = [m for m in _LIF_DYNAMICS
@@ -462,8 +499,9 @@ def _check_lif_dynamics(neuron) -> None:
     )
 
 
-def eventprop_lif_backward(neuron, weight, weight_rec, spikes_in, spikes_out, grad_time, *, t_max):
-    """EventProp as a pluggable backward pass of `event.simulate` (see `event.Backward`).
+class EventProp(AbstractAdjoint):
+    """EventProp as the backward pass of `event.simulate` (``backward=EventProp()``): the
+    adjoint of the LIF equations (`eventprop_backward`), memory ``O(spikes)``.
 
     Returns gradients for the weights, the input spike times and the array-valued ``v_th``,
     ``v_reset``, ``v_leak`` and ``t_refrac``. The time constants are not differentiated by this
@@ -472,13 +510,27 @@ def eventprop_lif_backward(neuron, weight, weight_rec, spikes_in, spikes_out, gr
     EventProp is the adjoint of the LIF equations, so it takes an `LIFNeuron` only (a subclass
     must not change the dynamics): any other `EventNeuron` raises ``TypeError``; such neurons
     get exact gradients from the kernel's default backward pass (no ``backward=``).
+
+    Attributes:
+        slope_floor: ``None`` (exact), or a lower bound on the membrane slope at the spikes as a
+            fraction of ``theta / tau_mem`` (see `min_slope`).
     """
-    _check_lif_dynamics(neuron)
-    g = eventprop_backward(
-        neuron.params, weight, weight_rec, spikes_in, spikes_out, grad_time, t_max,
-        single_spike=neuron.single_spike,
-    )
-    return lif_param_grads(neuron, g), g.weight, g.weight_rec, g.in_time
+
+    slope_floor: float | None = eqx.field(static=True, default=None)
+
+    def __call__(self, neuron, weight, weight_rec, spikes_in, spikes_out, grad_time, *, t_max):
+        check_lif_dynamics(neuron)
+        g = eventprop_backward(
+            neuron.params, weight, weight_rec, spikes_in, spikes_out, grad_time, t_max,
+            single_spike=neuron.single_spike, slope_floor=self.slope_floor,
+        )
+        return lif_param_grads(neuron, g), g.weight, g.weight_rec, g.in_time
+
+
+eventprop_lif_backward = EventProp()
+"""`EventProp` without a slope floor: the backward pass of `EventPropLIF` and
+`RecurrentEventPropLIF`, callable as ``eventprop_lif_backward(neuron, weight, weight_rec,
+spikes_in, spikes_out, grad_time, t_max=...)``."""
 
 
 def lif_param_grads(neuron: LIFNeuron, g: EventPropGrads) -> LIFNeuron:
@@ -515,10 +567,10 @@ class EventPropLIF(LIF):
     def __init__(self, in_size: int, out_size: int, **kwargs):
         """Arguments as `event.LIF` (same weight initialisation), without ``backward``."""
         backward = kwargs.pop("backward", eventprop_lif_backward)
-        if backward is not eventprop_lif_backward:  # (accepted as-is so dataclasses.replace works)
+        if not isinstance(backward, EventProp):  # (accepted so that dataclasses.replace works)
             raise TypeError("EventPropLIF: the backward pass is EventProp; use event.LIF for "
                             "another one.")
-        super().__init__(in_size, out_size, backward=eventprop_lif_backward, **kwargs)
+        super().__init__(in_size, out_size, backward=backward, **kwargs)
 
     @classmethod
     def from_lif(cls, lif: LIF) -> EventPropLIF:
@@ -528,161 +580,4 @@ class EventPropLIF(LIF):
             max_spikes=lif.max_spikes, weight=lif.weight, single_spike=lif.single_spike,
             max_spikes_per_neuron=lif.max_spikes_per_neuron, method=lif.method,
             delay=lif.delay,
-        )
-
-
-class RecurrentEventPropLIF(eqx.Module):
-    """A recurrently connected LIF population with EventProp gradients.
-
-    ``rec(spikes)`` returns the population's output `Spikes` (indices in ``[0, size)``, length
-    ``max_spikes``). With ``mask`` (fixed 0/1 connectivity of ``weight_rec``; not trained) one
-    population can emulate a layered network, e.g. 5-120-3: neurons ``0..119`` hidden, the rest
-    outputs, ``mask[h, o] = 1`` only from hidden to output and ``mask_in`` zero on the outputs.
-
-    Attributes:
-        weight_in: ``(in_size, size)``, ``weight_in[pre, post]``.
-        weight_rec: ``(size, size)``, ``weight_rec[pre, post]``.
-        mask: fixed boolean connectivity of ``weight_rec`` (or ``None``: all to all); boolean,
-            so it is not an inexact array and optimisers leave it alone.
-        mask_in: fixed boolean connectivity of ``weight_in`` (or ``None``: all to all).
-        params: `LIFParams` (as in `EventPropLIF`).
-        delay: delays (s) of the input connections (``weight_in``), as `event.LIF`'s: shape
-            ``()``, ``(in_size, 1)`` (per input: a shift of the input spikes, free),
-            ``(1, size)`` or ``(in_size, size)`` (every input spike then becomes ``size``
-            events, one per neuron, in the population's one event loop); ``None``: none.
-            The recurrent connections have no delay.
-        method: how the population is simulated: ``"auto"`` (default) simulates a population
-            whose ``mask`` has no cycle (a stack of layers, e.g. 5-120-3) stage by stage with
-            the feed-forward solvers (`event.stages`: the same spikes and gradients, several
-            events at once), anything else with the one event loop; ``"kernel"`` always runs
-            the event loop; ``"stages"`` insists on stages (an error if the mask has a cycle).
-        stages: the stages of ``mask`` (`event.feedforward_stages`), computed at construction;
-            ``None`` when the population runs its event loop.
-    """
-
-    weight_in: Float[Array, "in_size size"]
-    weight_rec: Float[Array, "size size"]
-    mask: Bool[Array, "size size"] | None
-    mask_in: Bool[Array, "in_size size"] | None
-    params: LIFParams
-    delay: Float[Array, "in_size size"] | None
-    in_size: int = eqx.field(static=True)
-    size: int = eqx.field(static=True)
-    t_max: float = eqx.field(static=True)
-    max_spikes: int = eqx.field(static=True)
-    single_spike: bool = eqx.field(static=True)
-    method: str = eqx.field(static=True)
-    stages: tuple[tuple[int, ...], ...] | None = eqx.field(static=True)
-
-    def __init__(
-        self,
-        in_size: int,
-        size: int,
-        *,
-        params: LIFParams | None = None,
-        t_max: float,
-        max_spikes: int,
-        key: PRNGKeyArray | None = None,
-        mask: Float[ArrayLike, "size size"] | None = None,
-        mask_in: Float[ArrayLike, "in_size size"] | None = None,
-        weight_in: Float[ArrayLike, "in_size size"] | None = None,
-        weight_rec: Float[ArrayLike, "size size"] | None = None,
-        single_spike: bool = False,
-        init_mean: float = 2.0,
-        init_std: float = 1.0,
-        rec_init_mean: float = 0.0,
-        rec_init_std: float = 1.0,
-        dtype=None,
-        delay: Float[ArrayLike, "in_size size"] | None = None,
-        method: str = "auto",
-        stages: tuple[tuple[int, ...], ...] | None = None,
-    ):
-        """Weights not given are drawn like `event.LIF`'s, in units of the threshold-reaching
-        weight ``lif_weight_scale(params)``: ``weight_in ~ N(init_mean, init_std^2) / in_size``,
-        ``weight_rec ~ N(rec_init_mean, rec_init_std^2) / size`` (then masked). ``stages``
-        is computed from ``mask`` (pass it only to rebuild a layer whose mask is traced)."""
-        params = LIFParams() if params is None else params
-        where = type(self).__name__
-        if not isinstance(params, LIFParams):
-            raise TypeError(f"{where}: `params` must be event.LIFParams, got "
-                            f"{type(params).__name__} (EventProp is the LIF's adjoint only).")
-        in_size = check_size(in_size, "in_size", where)
-        size = check_size(size, "size", where)
-        max_spikes = check_size(max_spikes, "max_spikes", where)
-        if not t_max > 0:
-            raise ValueError(f"{where}: `t_max` must be positive (s), got {t_max}.")
-        if dtype is None:  # the given weights' float type (as event.LIF), else the default float
-            given = [jnp.asarray(w) for w in (weight_in, weight_rec) if w is not None]
-            dtype = jnp.result_type(float, *given)
-        if (weight_in is None or weight_rec is None) and key is None:
-            raise ValueError(f"{where}: pass `key` (for the init) or both weights.")
-        w1 = lif_weight_scale(params)
-        k_in, k_rec = jax.random.split(key) if key is not None else (None, None)
-        if weight_in is None:
-            z = jax.random.normal(k_in, (in_size, size), dtype)
-            weight_in = w1 * (init_mean + init_std * z) / in_size
-        if weight_rec is None:
-            z = jax.random.normal(k_rec, (size, size), dtype)
-            weight_rec = w1 * (rec_init_mean + rec_init_std * z) / size
-        weight_in = check_weight(weight_in, (in_size, size), where, "weight_in").astype(dtype)
-        weight_rec = check_weight(weight_rec, (size, size), where, "weight_rec").astype(dtype)
-        for name, w, shape in (("mask", mask, (size, size)), ("mask_in", mask_in, (in_size, size))):
-            if w is not None and jnp.shape(w) != shape:
-                raise ValueError(f"{where}: `{name}` must have shape {shape}, got "
-                                 f"{jnp.shape(w)}.")
-        self.mask = None if mask is None else jnp.asarray(mask) != 0
-        self.mask_in = None if mask_in is None else jnp.asarray(mask_in) != 0
-        self.weight_in = weight_in if mask_in is None else jnp.where(self.mask_in, weight_in, 0.0)
-        self.weight_rec = weight_rec if mask is None else jnp.where(self.mask, weight_rec, 0.0)
-        self.params = params
-        self.delay = None if delay is None else check_delay(delay, in_size, size, where,
-                                                            dtype=dtype)
-        self.in_size, self.size = in_size, size
-        self.t_max, self.max_spikes = float(t_max), int(max_spikes)
-        self.single_spike = bool(single_spike)
-        if method not in ("auto", "kernel", "stages"):
-            raise ValueError(f"{where}: `method` must be 'auto', 'kernel' or 'stages', got "
-                             f"{method!r}.")
-        if stages is None and method != "kernel":
-            stages = feedforward_stages(self.mask)
-        if method == "stages" and stages is None:
-            raise ValueError(f"{where}: method='stages' needs a mask without cycles (a stack "
-                             "of layers); this population needs its event loop "
-                             "(method='auto' or 'kernel').")
-        self.method = method
-        self.stages = None if method == "kernel" else (
-            None if stages is None else tuple(tuple(int(j) for j in s) for s in stages))
-
-    @property
-    def out_size(self) -> int:
-        return self.size
-
-    @property
-    def neuron(self) -> LIFNeuron:
-        return LIFNeuron(self.params, single_spike=self.single_spike)
-
-    @property
-    def effective_weights(self) -> tuple[Array, Array]:
-        """``(weight_in, weight_rec)`` with the fixed masks applied."""
-        w_in, w_rec = self.weight_in, self.weight_rec
-        if self.mask_in is not None:
-            w_in = jnp.where(self.mask_in, w_in, 0.0)
-        if self.mask is not None:
-            w_rec = jnp.where(self.mask, w_rec, 0.0)
-        return w_in, w_rec
-
-    def __call__(self, spikes: Spikes, *, key=None) -> Spikes:
-        del key
-        w_in, w_rec = self.effective_weights
-        if self.stages is not None:
-            return simulate_stages(
-                self.neuron, w_in, w_rec, spikes, self.stages, t_max=self.t_max,
-                max_spikes=self.max_spikes, backward=eventprop_lif_backward,
-                where=f"{type(self).__name__}({self.in_size}->{self.size})", delay=self.delay,
-                mask=self.mask,
-            )
-        return simulate(
-            self.neuron, w_in, spikes, t_max=self.t_max, max_spikes=self.max_spikes,
-            weight_rec=w_rec, backward=eventprop_lif_backward,
-            where=f"{type(self).__name__}({self.in_size}->{self.size})", delay=self.delay,
         )

@@ -1,7 +1,8 @@
 """Hardware in the loop: a recurrent LIF population whose forward pass runs on a `Backend`.
 
-`HardwareRecurrentLIF` is `RecurrentEventPropLIF` with a ``backend``: the forward pass runs on
-the backend (the exact simulation, the BrainScaleS-2 emulator, or the chip) and returns the
+`HardwareRecurrentLIF` is `RecurrentEventPropLIF`'s sibling (both `AbstractRecurrentLIF`) with a
+``backend``: the forward pass runs on the backend (the exact simulation, the BrainScaleS-2
+emulator, or the chip) and returns the
 *observed* spikes; the backward pass is EventProp of the software model (this module's weights
 and parameters) evaluated at those observed spikes. Equal spike times, common on a chip that
 time-stamps spikes with an 8 ns clock, are processed in the order of the observed list (earlier
@@ -9,7 +10,7 @@ slots first) with dt = 0, exactly; no noise is added to separate them.
 
 A population whose masks form a feed-forward chain of blocks (`feedforward_blocks`, e.g. the
 25-100-3 network of the published hardware experiments) takes EventProp block by block, in
-closed form for single-spike neurons (`eventprop._single_spike_feedforward` per block, from the
+closed form for single-spike neurons (`eventprop.single_spike_feedforward` per block, from the
 last block to the first, passing the cotangents of the spike times down), instead of the
 backward sweep over all events. With an ideal backend the result equals `RecurrentEventPropLIF`.
 """
@@ -21,7 +22,7 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from ..checks import check_finite, check_spikes, trust
 from ..spikes import Spikes
@@ -35,12 +36,12 @@ from .backend import (
 )
 from .eventprop import (
     EventPropGrads,
-    RecurrentEventPropLIF,
-    _single_spike_feedforward,
     eventprop_backward,
     lif_param_grads,
+    single_spike_feedforward,
 )
 from .lif import LIFNeuron, LIFParams
+from .recurrent import AbstractRecurrentLIF, recurrent_lif_fields
 
 __all__ = ["HardwareRecurrentLIF", "eventprop_at_observed"]
 
@@ -94,13 +95,13 @@ def eventprop_at_observed(
         p_b = block_neuron(LIFNeuron(params), lo, hi, size).params
         out_b = _block_spikes(out_spikes, lo, hi)
         if b == 0:
-            g = _single_spike_feedforward(p_b, weight_in[:, lo:hi], in_spikes, out_b, ct,
+            g = single_spike_feedforward(p_b, weight_in[:, lo:hi], in_spikes, out_b, ct,
                                           slope_floor=slope_floor)
             g_in, ct_in_time = g.weight, g.in_time
         else:
             lo_p = edges[b - 1]
             in_b = _block_spikes(out_spikes, lo_p, lo)
-            g = _single_spike_feedforward(p_b, weight_rec[lo_p:lo, lo:hi], in_b, out_b, ct,
+            g = single_spike_feedforward(p_b, weight_rec[lo_p:lo, lo:hi], in_b, out_b, ct,
                                           slope_floor=slope_floor)
             g_rec = g_rec.at[lo_p:lo, lo:hi].set(g.weight)
             ct = ct + jnp.where(in_b.idx >= 0, g.in_time, 0.0)
@@ -153,8 +154,9 @@ _NO_DELAYS = ("HardwareRecurrentLIF: synaptic delays are not supported (delay mu
               "or event.LIF for delays in software.")
 
 
-class HardwareRecurrentLIF(RecurrentEventPropLIF):
-    """`RecurrentEventPropLIF` whose forward pass runs on a ``backend`` (hardware in the loop).
+class HardwareRecurrentLIF(AbstractRecurrentLIF):
+    """A recurrent LIF population like `RecurrentEventPropLIF` (the same fields, weights and
+    initialisation) whose forward pass runs on a ``backend`` (hardware in the loop).
 
     ``hw(spikes, key=key)`` returns the spikes the backend observed (length ``max_spikes``,
     sorted; indices in ``[0, size)``); gradients are EventProp of this software model at those
@@ -176,6 +178,19 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
             deviations. ``None``: ``params``. Not trained.
     """
 
+    weight_in: Float[Array, "in_size size"]
+    weight_rec: Float[Array, "size size"]
+    mask: Bool[Array, "size size"] | None
+    mask_in: Bool[Array, "in_size size"] | None
+    params: LIFParams
+    delay: Float[Array, "in_size size"] | None
+    in_size: int = eqx.field(static=True)
+    size: int = eqx.field(static=True)
+    t_max: float = eqx.field(static=True)
+    max_spikes: int = eqx.field(static=True)
+    single_spike: bool = eqx.field(static=True)
+    method: str = eqx.field(static=True)
+    stages: tuple[tuple[int, ...], ...] | None = eqx.field(static=True)
     backend: Backend
     blocks: tuple[int, ...] | None = eqx.field(static=True)
     slope_floor: float | None = eqx.field(static=True)
@@ -195,7 +210,9 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
                              f"{slope_floor}.")
         if kwargs.get("delay") is not None:
             raise ValueError(_NO_DELAYS)
-        super().__init__(in_size, size, **kwargs)
+        for name, value in recurrent_lif_fields(type(self).__name__, in_size, size,
+                                                **kwargs).items():
+            setattr(self, name, value)
         self.backend = backend
         self.blocks = feedforward_blocks(self.mask_in, self.mask)
         if blocks is not None and tuple(blocks) != self.blocks:
@@ -222,7 +239,7 @@ class HardwareRecurrentLIF(RecurrentEventPropLIF):
                                     "build a new layer for another connectivity.")
 
     def __call__(self, spikes: Spikes, *, key: PRNGKeyArray | None = None) -> Spikes:
-        where = f"{type(self).__name__}({self.in_size}->{self.size})"
+        where = self.describe()
         if self.delay is not None:  # e.g. set with eqx.tree_at
             raise ValueError(_NO_DELAYS)
         spikes = check_spikes(spikes, self.in_size, where)

@@ -37,8 +37,9 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..checks import check_size
-from .kernel import AbstractEventLayer, Backward, layer_weight
-from .lif import LIFState, _concrete
+from .backward import Backward
+from .layers import AbstractEventLayer, layer_weight
+from .lif import LIFState, concrete
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root
 
@@ -54,9 +55,9 @@ __all__ = [
 Scalar = float | Float[ArrayLike, ""] | Float[ArrayLike, " n"]
 
 
-def _validate(where: str, obj, positive=(), nonneg=(), below_th=()) -> None:
+def validate_params(where: str, obj, positive=(), nonneg=(), below_th=()) -> None:
     """Raise ``ValueError`` for concrete parameter values that break the model's assumptions."""
-    c = {k: _concrete(getattr(obj, k)) for k in (*positive, *nonneg, *below_th, "v_th")}
+    c = {k: concrete(getattr(obj, k)) for k in (*positive, *nonneg, *below_th, "v_th")}
 
     def bad(name, cond, what):
         if cond is not None and not bool(np.all(cond)):
@@ -71,11 +72,11 @@ def _validate(where: str, obj, positive=(), nonneg=(), below_th=()) -> None:
             bad(name, c[name] < c["v_th"], f"smaller than v_th={obj.v_th!r}")
 
 
-def _forbid_eventprop(where: str, backward) -> None:
+def forbid_eventprop(where: str, backward) -> None:
     """EventProp is the LIF's adjoint: refuse it for the other models, at construction."""
-    from .eventprop import eventprop_lif_backward
+    from .eventprop import EventProp
 
-    if backward is eventprop_lif_backward:
+    if isinstance(backward, EventProp):
         raise TypeError(
             f"{where}: EventProp (eventprop_lif_backward) is the adjoint of the LIF equations "
             "only and is not available for this neuron model; leave backward=None (exact "
@@ -106,7 +107,7 @@ class IFParams(eqx.Module):
     t_refrac: Scalar = 0.0
 
     def __check_init__(self):
-        _validate("IFParams", self, positive=("tau_mem", "tau_syn"), nonneg=("t_refrac",),
+        validate_params("IFParams", self, positive=("tau_mem", "tau_syn"), nonneg=("t_refrac",),
                   below_th=("v_reset", "v_rest"))
 
 
@@ -261,7 +262,7 @@ class IF(AbstractEventLayer):
         if not isinstance(params, IFParams):
             raise TypeError(f"{where}: params must be event.IFParams, got "
                             f"{type(params).__name__}.")
-        _forbid_eventprop(where, backward)
+        forbid_eventprop(where, backward)
         in_size = check_size(in_size, "in_size", where)
         out_size = check_size(out_size, "out_size", where)
         self.weight = layer_weight(weight, key, in_size, out_size,

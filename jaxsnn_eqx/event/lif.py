@@ -34,7 +34,9 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..checks import check_size
 from ..spikes import Spikes
-from .kernel import AbstractEventLayer, Backward, check_delay, layer_weight
+from .backward import Backward
+from .delays import check_delay
+from .layers import AbstractEventLayer, layer_weight
 from .neuron import EventNeuron, Transition
 from .solvers import implicit_root, newton_bracketed
 
@@ -53,7 +55,7 @@ __all__ = [
 Scalar = float | Float[ArrayLike, ""] | Float[ArrayLike, " n"]
 
 
-def _concrete(x) -> np.ndarray | None:
+def concrete(x) -> np.ndarray | None:
     """``x`` as a NumPy array, or None if it is a tracer."""
     try:
         return np.asarray(x)
@@ -63,7 +65,7 @@ def _concrete(x) -> np.ndarray | None:
 
 def _static_ratio2(tm, ts) -> bool | None:
     """Whether ``tm == 2 ts`` everywhere, if known at trace time (else None)."""
-    ctm, cts = _concrete(tm), _concrete(ts)
+    ctm, cts = concrete(tm), concrete(ts)
     if ctm is None or cts is None:
         return None
     return bool(np.all(ctm == 2 * cts))
@@ -86,7 +88,7 @@ class LIFParams(eqx.Module):
     t_refrac: Scalar = 0.0
 
     def __check_init__(self):
-        c = {k: _concrete(getattr(self, k)) for k in
+        c = {k: concrete(getattr(self, k)) for k in
              ("tau_mem", "tau_syn", "v_th", "v_reset", "v_leak", "t_refrac")}
 
         def bad(name, cond, what):
@@ -322,9 +324,9 @@ def _states_after_inputs(t, q, tm, ts, ratio2: bool, associative: bool = False, 
     or `jax.lax.associative_scan` in ``log2 K`` rounds).
 
     ``along``: further ``(K,)`` arrays returned broadcast to ``(K, n)`` after the states. The
-    sequential scan emits them itself, so that they share the states' memory layout: on CPU,
-    combining the scan's stacked outputs with differently laid out ``(K,)`` arrays made XLA
-    emit a slow, unvectorised loop for the crossing search (2x the whole search's time).
+    sequential scan emits them itself, so that they share the states' memory layout (combined
+    with differently laid out ``(K,)`` arrays, XLA's CPU code for the crossing search is not
+    vectorised).
     """
     lag = _col(jnp.diff(t, axis=0, prepend=jnp.zeros((1,) + t.shape[1:], t.dtype)))  # >= 0
     flow = (jnp.exp(-lag / tm), membrane(lag, 0.0, 1.0, tm, ts, ratio2=ratio2),
@@ -489,8 +491,9 @@ class LIF(AbstractEventLayer):
     Attributes:
         weight: ``(in_size, out_size)``, ``weight[pre, post]`` in V s (raises I by w / tau_syn).
         params: `LIFParams`.
-        backward: ``None`` (autodiff, exact by the implicit function theorem) or a pluggable
-            backward pass such as EventProp (`event.EventPropLIF` sets it).
+        backward: ``None`` or `event.Replay()` (autodiff, exact by the implicit function
+            theorem) or another `event.Backward` strategy such as `event.EventProp()`
+            (`event.EventPropLIF` sets it). A static field.
         method: ``"auto"``, ``"kernel"`` or ``"parallel"`` (see `event.simulate`).
         delay: synaptic delays (s) or ``None`` (none): shape ``()``, ``(in_size, 1)`` (per
             input), ``(1, out_size)`` (per neuron) or ``(in_size, out_size)`` (per connection);

@@ -17,7 +17,7 @@ Conventions:
   counter, a "has fired" flag: constants for the gradient). Every leaf keeps its dtype and shape.
 * A floating state entry may be ``+inf``/``-inf`` as a sentinel ("never again", "never fired");
   see `EventNeuron` for the one rule that makes its gradients exact.
-* EventProp (``backward=eventprop_lif_backward``, `EventPropLIF`) is the adjoint of the LIF
+* EventProp (``backward=EventProp()``, `EventPropLIF`) is the adjoint of the LIF
   equations and takes `LIFNeuron` only; every other neuron uses the default backward pass.
 """
 

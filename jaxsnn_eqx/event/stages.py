@@ -29,7 +29,9 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from ..spikes import Spikes
-from .kernel import Backward, _sort_order, simulate
+from .backward import Backward
+from .kernel import simulate
+from .merge import sort_order
 from .neuron import EventNeuron
 
 __all__ = ["feedforward_stages", "simulate_stages", "take_neurons", "MAX_STAGES"]
@@ -165,7 +167,7 @@ def simulate_stages(
         src_i = jnp.where(prev_i >= 0, jnp.asarray(local)[jnp.clip(prev_i, 0, size - 1)], -1)
         t = jnp.concatenate([prev_t, spikes.time.astype(dtype)])
         i = jnp.concatenate([src_i.astype(spikes.idx.dtype), spikes.idx])
-        order = _sort_order(jax.lax.stop_gradient(t))
+        order = sort_order(jax.lax.stop_gradient(t))
         t, i = t[order], i[order]
         w = jnp.concatenate([weight[:, idx], weight_rec[prev_neurons][:, idx]], axis=0)
         budget = min(max_spikes, idx.size if single else max_spikes)
@@ -196,7 +198,7 @@ def _merge_stages(times: list[Array], idx: list[Array], max_spikes: int, where: 
         pad = max_spikes - t.shape[0]
         t = jnp.concatenate([t, jnp.full((pad,), jnp.inf, t.dtype)])
         i = jnp.concatenate([i, jnp.full((pad,), -1, i.dtype)])
-    order = _sort_order(jax.lax.stop_gradient(t))[:max_spikes]
+    order = sort_order(jax.lax.stop_gradient(t))[:max_spikes]
     t, i = t[order], i[order]
     return Spikes(t, jnp.where(jnp.isfinite(t), i, -1).astype(jnp.int32))
 
