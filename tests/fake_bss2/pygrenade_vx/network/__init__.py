@@ -16,7 +16,7 @@ import numpy as np
 from ... import LOG
 from ...dlens_vx_v3 import hal, halco
 from ..common import ExecutionInstanceID
-from ..signal_flow import InputData
+from ..signal_flow import InputDataSnippet
 from . import routing
 
 __all__ = ["Receptor", "ExternalSourcePopulation", "Population", "Projection",
@@ -269,6 +269,6 @@ class InputGenerator:
                     raise ValueError("InputGenerator.add: negative spike time.")
                 events.setdefault((population, n), []).extend(cyc)
 
-    def done(self) -> InputData:
-        return InputData(spike_events=[{k: sorted(v) for k, v in e.items()}
+    def done(self) -> InputDataSnippet:
+        return InputDataSnippet(spike_events=[{k: sorted(v) for k, v in e.items()}
                                        for e in self._events])
