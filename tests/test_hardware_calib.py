@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,19 +122,27 @@ def test_chip_calibration_through_calix_and_the_executor(tmp_path, monkeypatch):
     chip = hardware.Emulator(jitter=0.0, variation_v_th=0.05, variation_tau_mem=0.05,
                              variation_tau_syn=0.05, variation_gain=0.05)
     _, log = fake_bss2.install(monkeypatch, chip=chip, offset_cycles=50)
-    argv = ["--threshold", "150", "--tau-syn", "6e-6", "--tau-mem", "12e-6",
+    argv = ["--wafer", "W69F0", "--threshold", "150", "--tau-syn", "6e-6", "--tau-mem", "12e-6",
             "--refractory-time", "30e-6", "--synapse-dac-bias", "1000", "--neurons", "16",
-            f"--time-offset={-50 / 125e6}", "--calib-dir", str(tmp_path)]
-    cal = calib.main(argv)
-    assert log.calibrated[0]["threshold"] == 150 and log.calibrated[0]["tau_mem"] == 12.0
+            "--calib-dir", str(tmp_path)]
+    executor._CONNECTION["hxtorch"] = sys.modules["hxtorch"]  # a run happened before ...
+    sys.modules["hxtorch"].init_hardware()
+    cal = calib.main(argv)  # ... so calib releases before calix (which refuses otherwise)
+    assert log.calibrated[0]["threshold"] == 150 and log.calibrated[0]["tau_mem"] == 12e-6
+    assert log.calibrated[0]["tau_syn"] == 6e-6 and log.calibrated[0]["i_synin_gm"] == 500
     assert log.calibrated[0]["synapse_dac_bias"] == 1000
-    assert cal.chip == {"kind": "bss2"} and cal.chip_config in log.calibrations
-    assert json.loads((tmp_path / "calibration.json").read_text())["chip_config"].endswith(
-        "sdbias-1000.pbin")
+    assert log.calibrated[0]["refractory_time"] == 30e-6
+    assert cal.chip == {"kind": "bss2", "setup": "W69F0"} and cal.chip_config in log.calibrations
+    saved = json.loads((tmp_path / "calibration.json").read_text())
+    assert Path(saved["chip_config"]).name.startswith("calibration_W69F0_leak80_th150_")
+    assert saved["chip_config"].endswith("sdbias-1000.pbin")
+    # the read-out offset is measured: the stand-in's 50 cycles, within one clock cycle
+    assert abs(saved["time_offset"] - (-50 / 125e6)) < 8e-9
     for est, true, tol in zip((cal.tau_mem, cal.tau_syn, cal.v_th), _truth(chip, 16),
                               (0.03, 0.03, 0.01), strict=True):
         assert np.median(np.abs(est / true - 1)) < tol
-    executor = hardware.BSS2Executor.from_calibration(tmp_path, time_offset=-4e-7)
-    assert (executor.calibration, executor.weight_scale) == (cal.chip_config, cal.weight_scale)
+    executor = hardware.BSS2Executor.from_calibration(tmp_path)
+    assert (executor.calibration, executor.weight_scale, executor.time_offset) == (
+        cal.chip_config, cal.weight_scale, cal.time_offset)
     calib.main(argv)  # the chip configuration exists: reused, not calibrated again
     assert len(log.calibrated) == 1

@@ -44,7 +44,7 @@ from jaxsnn_eqx import event, hardware
 __all__ = ["CONFIG", "LOG", "Config", "Log", "install", "MODULES"]
 
 MODULES = ("hxtorch", "pygrenade_vx", "_hxtorch_core", "_hxtorch_spiking", "dlens_vx_v3",
-           "calix", "quantities")
+           "calix")
 
 
 def _default_neuron() -> event.LIFNeuron:

@@ -25,8 +25,12 @@ class SpikingCalibTarget:
     def __init__(self):
         self.neuron_target = neuron.NeuronCalibTarget()
 
-    def calibrate(self, connection) -> SpikingCalibResult:
+    def calibrate(self, connection, options=None) -> SpikingCalibResult:
         if connection is None or connection.connection is None:
             raise RuntimeError("calix stand-in: no connection")
+        if LOG.connected:  # hxtorch releases its connection before calix opens one
+            raise RuntimeError("calix stand-in: the chip is held by hxtorch (call "
+                               "release_hardware() before calibrating, as hxtorch does).")
+        neuron.check_target(self.neuron_target)
         LOG.calibrated.append(self.neuron_target.as_dict())
         return SpikingCalibResult(self)
