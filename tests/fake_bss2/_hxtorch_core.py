@@ -20,10 +20,6 @@ def release_hardware() -> None:
     LOG.connected = False
 
 
-def get_unique_identifier(hwdb_path=None) -> list[str]:
-    return ["fake_chip"]
-
-
 def extract_n_spikes(data, network_graph, runtime: int, n_spikes: dict) -> dict:
     """``{population descriptor: (idx, time)}``, each ``[batch, n]`` (int32 neuron index in the
     population, float32 time in FPGA clock cycles), for every on-chip population; spikes after

@@ -24,7 +24,12 @@ from .dlens_vx_v3 import hal, halco
 from .dlens_vx_v3.lola import Chip
 from .pygrenade_vx.common import ChipOnConnection, ExecutionInstanceID
 from .pygrenade_vx.execution import ExecutionInstanceHooks
-from .pygrenade_vx.network import ExternalSourcePopulation, Receptor, requires_routing
+from .pygrenade_vx.network import (
+    ExternalSourcePopulation,
+    Receptor,
+    build_connection_weight_split,
+    requires_routing,
+)
 from .pygrenade_vx.signal_flow import InputData, InputDataSnippet, OutputData, OutputDataSnippet
 
 
@@ -101,6 +106,9 @@ def run(config: dict, network_graph, inputs: InputData, hooks: dict) -> OutputDa
     for q in network.projections.values():
         sign = 1 if q.receptor.type == Receptor.Type.excitatory else -1
         for c in q.connections:
+            # a weight above 63 occupies several synapses whose weights add up to it
+            split = build_connection_weight_split(c.weight.value, -(-c.weight.value // 63) or 1)
+            assert sum(split) == c.weight.value
             post = circuit[q.population_post, c.index_post[0]]
             if q.population_pre in offset:
                 pre = offset[q.population_pre] + c.index_pre[0]

@@ -16,7 +16,7 @@ class SpikingCalibResult:
         self.target = target
 
     def apply(self, builder) -> None:
-        builder.written.append(self.target.neuron_target.as_dict())
+        builder.written.append(self.target.neuron_target.targets())
 
 
 class SpikingCalibTarget:
@@ -32,5 +32,5 @@ class SpikingCalibTarget:
             raise RuntimeError("calix stand-in: the chip is held by hxtorch (call "
                                "release_hardware() before calibrating, as hxtorch does).")
         neuron.check_target(self.neuron_target)
-        LOG.calibrated.append(self.neuron_target.as_dict())
+        LOG.calibrated.append(self.neuron_target.targets())
         return SpikingCalibResult(self)

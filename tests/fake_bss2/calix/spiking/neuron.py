@@ -84,7 +84,7 @@ class NeuronCalibTarget(_Typed):
         self.holdoff_time = _PerNeuron(n, 0.0)
         self.synapse_dac_bias = 600
 
-    def as_dict(self) -> dict:
+    def targets(self) -> dict:
         """The targets (first neuron's values), in the units calix takes (CADC, seconds)."""
         first = lambda a: float(a.to_numpy().reshape(len(a), -1)[0, 0])
         out = {k: first(getattr(self, k)) for k in self._per_neuron}
