@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,19 +122,69 @@ def test_chip_calibration_through_calix_and_the_executor(tmp_path, monkeypatch):
     chip = hardware.Emulator(jitter=0.0, variation_v_th=0.05, variation_tau_mem=0.05,
                              variation_tau_syn=0.05, variation_gain=0.05)
     _, log = fake_bss2.install(monkeypatch, chip=chip, offset_cycles=50)
-    argv = ["--threshold", "150", "--tau-syn", "6e-6", "--tau-mem", "12e-6",
+    argv = ["--wafer", "W69F0", "--threshold", "150", "--tau-syn", "6e-6", "--tau-mem", "12e-6",
             "--refractory-time", "30e-6", "--synapse-dac-bias", "1000", "--neurons", "16",
-            f"--time-offset={-50 / 125e6}", "--calib-dir", str(tmp_path)]
-    cal = calib.main(argv)
-    assert log.calibrated[0]["threshold"] == 150 and log.calibrated[0]["tau_mem"] == 12.0
+            "--calib-dir", str(tmp_path)]
+    executor._CONNECTION["hxtorch"] = sys.modules["hxtorch"]  # a run happened before ...
+    sys.modules["hxtorch"].init_hardware()
+    cal = calib.main(argv)  # ... so calib releases before calix (which refuses otherwise)
+    assert log.calibrated[0]["threshold"] == 150 and log.calibrated[0]["tau_mem"] == 12e-6
+    assert log.calibrated[0]["tau_syn"] == 6e-6 and log.calibrated[0]["i_synin_gm"] == 500
     assert log.calibrated[0]["synapse_dac_bias"] == 1000
-    assert cal.chip == {"kind": "bss2"} and cal.chip_config in log.calibrations
-    assert json.loads((tmp_path / "calibration.json").read_text())["chip_config"].endswith(
-        "sdbias-1000.pbin")
+    assert log.calibrated[0]["refractory_time"] == 30e-6
+    assert cal.chip == {"kind": "bss2", "setup": "W69F0"} and cal.chip_config in log.calibrations
+    saved = json.loads((tmp_path / "calibration.json").read_text())
+    assert Path(saved["chip_config"]).name.startswith("calibration_W69F0_leak80_th150_")
+    assert saved["chip_config"].endswith("sdbias-1000.pbin")
+    # the read-out offset is measured: the stand-in's 50 cycles, within one clock cycle
+    assert abs(saved["time_offset"] - (-50 / 125e6)) < 8e-9
     for est, true, tol in zip((cal.tau_mem, cal.tau_syn, cal.v_th), _truth(chip, 16),
                               (0.03, 0.03, 0.01), strict=True):
         assert np.median(np.abs(est / true - 1)) < tol
-    executor = hardware.BSS2Executor.from_calibration(tmp_path, time_offset=-4e-7)
-    assert (executor.calibration, executor.weight_scale) == (cal.chip_config, cal.weight_scale)
+    executor = hardware.BSS2Executor.from_calibration(tmp_path)
+    assert (executor.calibration, executor.weight_scale, executor.time_offset) == (
+        cal.chip_config, cal.weight_scale, cal.time_offset)
     calib.main(argv)  # the chip configuration exists: reused, not calibrated again
     assert len(log.calibrated) == 1
+
+
+def test_the_read_out_offset_is_measured_within_one_clock_cycle():
+    """The emulated chip's hidden read-out delay comes back as -time_offset, within 8 ns; the
+    record keeps it and names its chip; a foreign chip is refused in one line."""
+    for delay in (0.0, 3.2e-7):
+        chip = hardware.Emulator(read_out_delay=delay, chip_seed=5)
+        offset = calib.measure_time_offset(chip, n_neurons=64, tau_mem=TAU_MEM,
+                                           tau_syn=TAU_SYN, weight_scale=chip.weight_scale)
+        assert abs(offset + delay) < 8e-9, (delay, offset)
+    cal = calib.calibrate_emulator(hardware.Emulator(read_out_delay=3.2e-7, chip_seed=5),
+                                   dict(tau_mem=TAU_MEM, tau_syn=TAU_SYN), n_neurons=8,
+                                   trials=2)
+    assert abs(cal.time_offset + 3.2e-7) < 8e-9 and cal.chip["chip_seed"] == 5
+    # the fit sees corrected times: the delay is not folded into tau and threshold
+    assert np.median(np.abs(cal.tau_mem / TAU_MEM - 1)) < 0.1
+    cal.check_chip({"kind": "emulator", "chip_seed": 5})
+    with pytest.raises(ValueError, match=r"chip_seed=5.*chip_seed=0") as err:
+        cal.check_chip({"kind": "emulator", "chip_seed": 0})
+    assert "\n" not in str(err.value)
+    cal.check_chip({"kind": "emulator", "chip_seed": 0}, allow_foreign=True)
+    with pytest.raises(ValueError, match="bss2 W69F0"):
+        cal.check_chip({"kind": "bss2", "setup": "W69F0"})
+
+
+def test_published_flags_help_and_no_runpy_warning():
+    p = calib.parser()
+    for action in p._actions:
+        assert action.help, action.option_strings
+    args = p.parse_args(["--wafer", "W69F0", "--calib-name", "x.pbin",
+                         "--recreate-calib-files"])
+    assert (args.wafer, args.calib_name, args.recreate) == ("W69F0", "x.pbin", True)
+    assert p.parse_args(["--recreate"]).recreate  # our older name still works
+    assert calib.chip_config_name(dict(leak=80, threshold=150, reset=80, tau_syn=6e-6,
+                                       tau_mem=6e-6, refractory_time=2e-6, i_synin_gm=500,
+                                       synapse_dac_bias=1000), "W69F0") == (
+        "calibration_W69F0_leak80_th150_reset80_taus-6us_taum-6us_trefrac-2.0us_"
+        "isyningm-500_sdbias-1000.pbin")
+    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m",
+                           "jaxsnn_eqx.hardware.calib", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "RuntimeWarning" not in proc.stderr
+    assert "--wafer" in proc.stdout and "--recreate-calib-files" in proc.stdout

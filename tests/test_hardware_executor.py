@@ -116,7 +116,11 @@ def test_validation(stack):
         _batched(_layer(hardware.BSS2Executor(runtime=100.0)), _inputs(0))
     s = _inputs(0)
     with pytest.raises(Exception, match="negative"):
-        _batched(_layer(hardware.BSS2Executor()), Spikes(s.time.at[0, 0].set(-1e-6), s.idx))
+        _batched(_layer(hardware.BSS2Executor(time_offset=OFFSET)),
+                 Spikes(s.time.at[0, 0].set(-1e-6), s.idx))
+    # no silent 0: without a calibration and without an explicit offset, no run
+    with pytest.raises(ValueError, match="time_offset is unset"):
+        _batched(_layer(hardware.BSS2Executor()), s)
 
 
 # ----------------------------------------------------------------------------- translation
@@ -189,7 +193,7 @@ def test_routing_is_reused_while_the_connectivity_stays(stack):
 def test_units_offset_and_clock(stack):
     cfg, log = stack
     s = _inputs(1, on_clock=False)
-    model = _layer(hardware.BSS2Executor(runtime=40e-6))  # no offset correction
+    model = _layer(hardware.BSS2Executor(runtime=40e-6, time_offset=0.0))  # no correction
     out = _batched(model, s)
     run = log.runs[-1]
     assert run["runtime"] == 5000  # cycles

@@ -88,3 +88,28 @@ def test_bss2_task_stops_at_once_without_the_stack(tmp_path):
         assert proc.returncode != 0
         assert "hxtorch" in proc.stderr and "--backend emulator" in proc.stderr
         assert not (tmp_path / "results.json").exists()
+
+
+def test_calibrations_are_bound_to_their_emulated_chip(tmp_path, capsys):
+    """A calibration of chip_seed 3 is refused on chip 0 in one line naming both; on chip 3
+    (or with --allow-foreign-calibration) it is used, and the header names it."""
+    from jaxsnn_eqx import hardware
+    from jaxsnn_eqx.hardware import calib
+
+    chip3 = hardware.Emulator(chip_seed=3)
+    cal = calib.calibrate_emulator(chip3, dict(tau_mem=12e-6, tau_syn=6e-6), n_neurons=103,
+                                   trials=2)
+    cal.save(tmp_path / "calib3")
+    base = ["--calibration", str(tmp_path / "calib3"), "--epochs", "1", "--n-train", "64",
+            "--n-val", "64", "--n-test", "64", "--no-progress", "--no-plot"]
+    with pytest.raises(SystemExit) as err:
+        task.main([*base, "--out", str(tmp_path / "a")])
+    msg = str(err.value)
+    assert "chip_seed=3" in msg and "chip_seed=0" in msg and "\n" not in msg
+    args = task._resolve(task.parser_for().parse_args([*base, "--chip-seed", "3"]))
+    header = task.calibration_in_use(args)
+    assert str(tmp_path / "calib3") in header and "chip_seed=3" in header
+    forced = task._resolve(task.parser_for().parse_args([*base, "--allow-foreign-calibration"]))
+    assert "chip_seed=3" in task.calibration_in_use(forced)
+    plain = task._resolve(task.parser_for().parse_args([]))
+    assert task.calibration_in_use(plain).startswith("none")

@@ -8,15 +8,17 @@
 * `BSS2Executor`: the chip itself (needs the BSS-2 software stack; a clear error without it).
 * `Mapping`: populations and projections placed onto neuron circuits and synapse rows.
 * `weights`: model weights <-> signed 6-bit hardware weights.
-* `Calibration` (`calib.py`, also ``python -m jaxsnn_eqx.hardware.calib``): per-neuron model
-  parameters measured from a chip's (or an emulated chip's) spikes.
+* `Calibration` (the record, `calibration.py`): per-neuron model parameters measured from a
+  chip's (or an emulated chip's) spikes, its read-out offset and the chip it belongs to; the
+  measurement is `jaxsnn_eqx.hardware.calib` (also ``python -m jaxsnn_eqx.hardware.calib``),
+  which this package does not import.
 
 `event.HardwareRecurrentLIF` takes any of these as its ``backend``.
 """
 
 from ..event.backend import Backend, JaxSimulation, Population
 from . import weights
-from .calib import Calibration
+from .calibration import Calibration
 from .emulator import Emulator
 from .executor import BSS2Executor
 from .mapping import Mapping

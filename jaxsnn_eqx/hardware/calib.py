@@ -19,24 +19,28 @@ targets, refined twice, minimising the spread of ``log(w_m k(t_m))``; ``theta`` 
 mean. (``k`` is symmetric in ``tm`` and ``ts``: the search keeps ``tm`` near its target, above
 ``ts``.)
 
-File format (`Calibration.save`): ``DIR/calibration.json``, a JSON object with ``tau_mem``,
-``tau_syn``, ``v_th`` (lists, one per neuron circuit; seconds, seconds, volts above leak),
-``fit_error`` (rms relative misfit per circuit), ``weight_scale``, ``target`` (the calibration
-targets: ``threshold``, ``leak``, ``reset`` in CADC units, ``tau_syn``, ``tau_mem``,
-``refractory_time`` in seconds, ``i_synin_gm``, ``synapse_dac_bias``), ``chip`` (which chip:
-``{"kind": "emulator", ...the Emulator's fields}`` or ``{"kind": "bss2"}``) and
-``chip_config`` (the portable-binary chip configuration written by ``calix``, for
-`BSS2Executor`; ``null`` for an emulated chip).
+Read-out offset (`measure_time_offset`). Every recorded time carries the chip's constant
+read-out delay. Before the fit, the calibration measures it: all ``n_inputs`` inputs at full
+weight (63) at ``t = 0`` make every circuit fire within a few tens of ns; the observed latency
+minus the nominal model's latency (the same input, simulated exactly) is the delay, averaged
+over circuits and trials; ``time_offset`` is its negative. The parameters are then measured with
+the offset corrected, so the fit does not fold the delay into tau and threshold.
 
-Command line: ``python -m jaxsnn_eqx.hardware.calib --threshold 150 --tau-syn 6e-6 --tau-mem
-12e-6 --refractory-time 30e-6 --synapse-dac-bias 1000 --calib-dir DIR [--emulator]``.
+The record (`Calibration`, ``calibration.json``) is in `jaxsnn_eqx.hardware.calibration`; it
+names its chip (``chip_seed`` of an emulated chip, ``--wafer`` of a real one) and the chip
+configuration's file name carries the same identity (``calibration_{wafer}_leak...``, the
+published name).
+
+Command line: ``python -m jaxsnn_eqx.hardware.calib --wafer W69F0 --threshold 150 --tau-syn
+6e-6 --tau-mem 12e-6 --refractory-time 30e-6 --synapse-dac-bias 1000 --calib-dir DIR`` (a real
+chip), or ``... --emulator --chip-seed 3 --calib-dir DIR`` (an emulated one); ``--help`` lists
+every flag.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -45,91 +49,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..event.backend import Backend, Population
+from ..event.backend import Backend, JaxSimulation, Population
 from ..event.lif import LIFNeuron, LIFParams, lif_weight_scale
 from ..spikes import Spikes
+from .calibration import FILE, Calibration
 from .emulator import Emulator
+from .executor import BSS2Executor, release_hardware
 from .weights import weight_max
 
-__all__ = ["Calibration", "measure", "calibrate_emulator", "calibrate_chip", "chip_config_name",
-           "main", "FILE"]
-
-FILE = "calibration.json"
-
-
-@dataclasses.dataclass
-class Calibration:
-    """Measured per-neuron-circuit parameters (see the module docstring for the file format).
-
-    Attributes:
-        tau_mem, tau_syn: ``(n,)`` seconds.
-        v_th: ``(n,)`` threshold above leak (V) in the model's units: the software model with
-            these parameters and the nominal weights fires when the circuit fires.
-        fit_error: ``(n,)`` rms relative misfit of the measurement (NaN: circuit not measured).
-        weight_scale: hardware weight units per volt of current jump.
-        target: the calibration targets.
-        chip: which chip (``{"kind": "emulator", ...}`` or ``{"kind": "bss2"}``).
-        chip_config: path of the chip configuration for `BSS2Executor` (or ``None``).
-    """
-
-    tau_mem: np.ndarray
-    tau_syn: np.ndarray
-    v_th: np.ndarray
-    fit_error: np.ndarray
-    weight_scale: float
-    target: dict
-    chip: dict
-    chip_config: str | None = None
-
-    @property
-    def size(self) -> int:
-        return int(np.shape(self.tau_mem)[0])
-
-    def params(self, n: int | None = None, *, v_leak: float = 0.0, v_reset: float = 0.0,
-               t_refrac: float = 0.0, dtype=None) -> LIFParams:
-        """`LIFParams` of the first ``n`` circuits (default all): per-neuron ``(n,)`` arrays."""
-        n = self.size if n is None else int(n)
-        if n > self.size:
-            raise ValueError(f"Calibration: {n} neurons requested, {self.size} measured.")
-        dtype = jnp.result_type(float) if dtype is None else dtype
-        arr = lambda x: jnp.asarray(np.asarray(x)[:n], dtype)
-        return LIFParams(tau_mem=arr(self.tau_mem), tau_syn=arr(self.tau_syn),
-                         v_th=v_leak + arr(self.v_th), v_reset=v_reset, v_leak=v_leak,
-                         t_refrac=t_refrac)
-
-    def emulator(self) -> Emulator:
-        """The emulated chip this calibration was measured on."""
-        if self.chip.get("kind") != "emulator":
-            raise ValueError(f"Calibration: measured on {self.chip.get('kind')!r}, not on an "
-                             "emulated chip.")
-        fields = {k: v for k, v in self.chip.items() if k != "kind"}
-        return Emulator(**fields)
-
-    def save(self, calib_dir: str | Path) -> Path:
-        """Write ``calib_dir/calibration.json``; returns its path."""
-        path = Path(calib_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        for k in ("tau_mem", "tau_syn", "v_th", "fit_error"):
-            out[k] = [None if not np.isfinite(v) else float(v) for v in np.asarray(out[k])]
-        tmp = path / (FILE + ".tmp")
-        tmp.write_text(json.dumps(out, indent=1))
-        tmp.replace(path / FILE)
-        return path / FILE
-
-    @classmethod
-    def load(cls, path: str | Path) -> Calibration:
-        """Read a calibration (``DIR`` or ``DIR/calibration.json``)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / FILE
-        if not path.exists():
-            raise FileNotFoundError(f"Calibration: no {FILE} at {path}; write one with "
-                                    "`python -m jaxsnn_eqx.hardware.calib --calib-dir DIR`.")
-        raw = json.loads(path.read_text())
-        for k in ("tau_mem", "tau_syn", "v_th", "fit_error"):
-            raw[k] = np.asarray([np.nan if v is None else v for v in raw[k]], float)
-        return cls(**raw)
+__all__ = ["Calibration", "measure", "measure_time_offset", "calibrate_emulator",
+           "calibrate_chip", "chip_config_name", "main", "FILE"]
 
 
 # ----------------------------------------------------------------------------- measurement
@@ -254,49 +183,106 @@ def _spread(total: float, n: int) -> np.ndarray:
     return np.full(n, total // n) + (np.arange(n) < total % n)
 
 
+def measure_time_offset(
+    backend: Backend, *, n_neurons: int, tau_mem: float, tau_syn: float, weight_scale: float,
+    n_inputs: int = 120, trials: int = 8, key: jax.Array | None = None,
+) -> float:
+    """The read-out offset (s) to add to ``backend``'s recorded times (see the module
+    docstring): minus the mean delay of the first spikes of ``n_neurons`` circuits driven by
+    ``n_inputs`` full-weight inputs at ``t = 0``, against the exact nominal model. ``backend``
+    must not correct its read-out itself (e.g. ``BSS2Executor(time_offset=0.0)``)."""
+    key = jax.random.PRNGKey(1) if key is None else key
+    nominal = LIFNeuron(LIFParams(tau_mem=tau_mem, tau_syn=tau_syn, v_th=1.0), single_spike=True)
+    w = weight_max() * tau_syn / weight_scale  # one full-weight synapse, in model units
+    pop = Population(nominal, jnp.full((n_inputs, n_neurons), w), None, 10 * tau_syn, n_neurons)
+    spikes = Spikes(jnp.zeros((trials, n_inputs)),
+                    jnp.broadcast_to(jnp.arange(n_inputs, dtype=jnp.int32), (trials, n_inputs)))
+    observed = np.asarray(backend(pop, spikes, key=key if backend.needs_key else None)
+                          .first_times(n_neurons), float)
+    ideal = np.asarray(JaxSimulation()(pop, spikes).first_times(n_neurons), float)
+    lag = (observed - ideal)[np.isfinite(observed)]
+    if lag.size < max(1, observed.size // 2):
+        raise ValueError("calib.measure_time_offset: most circuits did not fire on a "
+                         "full-weight input; is the chip calibrated and connected?")
+    lo, hi = np.percentile(lag, [25, 75])  # the middle half: robust to the circuits' spread
+    return -float(np.mean(lag[(lag >= lo) & (lag <= hi)]))
+
+
 def calibrate_emulator(emulator: Emulator, target: dict, *, n_neurons: int = 512,
                        **measure_kwargs) -> Calibration:
-    """Measure an emulated chip (see `measure`) and return its `Calibration`."""
-    m = measure(emulator, n_neurons=n_neurons, tau_mem=target["tau_mem"],
-                tau_syn=target["tau_syn"], weight_scale=emulator.weight_scale, **measure_kwargs)
-    chip = {"kind": "emulator", **{f.name: getattr(emulator, f.name)
-                                   for f in dataclasses.fields(emulator)}}
+    """Measure an emulated chip (its read-out offset, then its neurons with the offset
+    corrected, see `measure`) and return its `Calibration`."""
+    raw = emulator.replace(time_offset=0.0)
+    common = dict(n_neurons=n_neurons, tau_mem=target["tau_mem"], tau_syn=target["tau_syn"],
+                  weight_scale=emulator.weight_scale)
+    offset = measure_time_offset(raw, **common)
+    m = measure(raw.replace(time_offset=offset), **common, **measure_kwargs)
+    chip = {"kind": "emulator", **{f.name: getattr(raw, f.name)
+                                   for f in dataclasses.fields(raw)}}
     return Calibration(tau_mem=m["tau_mem"], tau_syn=m["tau_syn"], v_th=m["v_th"],
                        fit_error=m["fit_error"], weight_scale=emulator.weight_scale,
-                       target=dict(target), chip=chip)
+                       target=dict(target), chip=chip, time_offset=offset)
 
 
 # ----------------------------------------------------------------------------- command line
+# The published calibration script (jaxsnn 3f113d6d, 2025-06-11,
+# src/pyjaxsnn/jaxsnn/event/hardware/calib/neuron_calib.py) has the flags --wafer, --leak 80,
+# --reset 80, --threshold 150, --tau-syn 6e-6, --tau-mem 6e-6, --refractory-time 2e-6,
+# --i-synin-gm 500, --synapse-dac-bias 1000, --calib-dir calib_files/, --calib-name,
+# --recreate-calib-files. The same names are accepted here; the defaults of --tau-mem (12 us)
+# and --refractory-time (30 us, about one spike per neuron) are those of the published
+# hardware Yin-Yang setup this library trains, and are said so in the help.
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m jaxsnn_eqx.hardware.calib",
         description="Calibrate a BrainScaleS-2 chip (with calix) or measure an emulated one "
-                    "(--emulator), and write DIR/calibration.json.",
+                    "(--emulator), and write DIR/calibration.json (the chip's identity, its "
+                    "measured read-out offset and per-neuron parameters).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--wafer", "--setup", dest="wafer", type=str, default=None,
+                   metavar="<wafer and fpga>",
+                   help="which chip, e.g. W69F0 (the published flag); required for a real "
+                        "chip, recorded in calibration.json and in the file name")
     p.add_argument("--leak", type=int, default=80, help="leak potential target (CADC)")
     p.add_argument("--reset", type=int, default=80, help="reset potential target (CADC)")
     p.add_argument("--threshold", type=int, default=150, help="threshold target (CADC)")
     p.add_argument("--tau-syn", type=float, default=6e-6, help="synaptic time constant (s)")
-    p.add_argument("--tau-mem", type=float, default=12e-6, help="membrane time constant (s)")
-    p.add_argument("--refractory-time", type=float, default=30e-6, help="refractory time (s)")
-    p.add_argument("--i-synin-gm", type=int, default=500)
-    p.add_argument("--synapse-dac-bias", type=int, default=1000)
+    p.add_argument("--tau-mem", type=float, default=12e-6,
+                   help="membrane time constant (s; the published script's default is 6e-6)")
+    p.add_argument("--refractory-time", type=float, default=30e-6,
+                   help="refractory time (s; calix accepts 40e-9 to 32e-6; the published "
+                        "script's default is 2e-6)")
+    p.add_argument("--i-synin-gm", type=int, default=500,
+                   help="synaptic input OTA bias target (CapMem units; calix: 30 to 800)")
+    p.add_argument("--synapse-dac-bias", type=int, default=1000,
+                   help="synapse DAC bias (CapMem units; calix: 30 to 1022)")
     p.add_argument("--weight-scale", type=float, default=56.0,
-                   help="hardware weight units per volt of current jump")
+                   help="hardware weight units per volt of current jump (this library's "
+                        "emulated chip: 56; the published jaxsnn used 43, 49 and 58)")
     p.add_argument("--calib-dir", type=Path, default=Path("calib"),
-                   help="folder for calibration.json (and the chip configuration)")
+                   help="folder for calibration.json and the chip configuration")
+    p.add_argument("--calib-name", type=str, default=None,
+                   help="file name of the chip configuration (default: "
+                        "calibration_{wafer}_leak..._sdbias....pbin, the published name)")
     p.add_argument("--neurons", type=int, default=512, help="neuron circuits to measure")
-    p.add_argument("--time-offset", type=float, default=0.0,
-                   help="chip: correction added to the read-out times (s), as BSS2Executor's")
-    p.add_argument("--recreate", action="store_true",
+    p.add_argument("--time-offset", type=float, default=None,
+                   help="read-out correction (s) to use instead of measuring it (default: "
+                        "measured)")
+    p.add_argument("--recreate-calib-files", "--recreate", dest="recreate",
+                   action="store_true",
                    help="calibrate again even if the chip configuration file exists")
     e = p.add_argument_group("emulated chip (--emulator)")
     e.add_argument("--emulator", action="store_true",
                    help="measure an emulated chip instead of calibrating a real one")
-    e.add_argument("--chip-seed", type=int, default=0)
+    e.add_argument("--chip-seed", type=int, default=0,
+                   help="which emulated chip (seeds its fixed-pattern variation)")
     e.add_argument("--variation", type=float, default=None,
                    help="set all four fixed-pattern variations (relative std) at once")
-    e.add_argument("--jitter", type=float, default=Emulator().jitter)
+    e.add_argument("--jitter", type=float, default=Emulator().jitter,
+                   help="trial-to-trial spike-time jitter of the emulated chip, std (s)")
+    e.add_argument("--read-out-delay", type=float, default=0.0,
+                   help="the emulated chip's hidden read-out delay (s), which the calibration "
+                        "measures")
     return p
 
 
@@ -305,63 +291,82 @@ def _import_calix():
     try:
         import calix.spiking
         import calix.spiking.neuron
-        import quantities
         from calix.common.base import StatefulConnection
-        from dlens_vx_v3 import hxcomm, sta
+        from dlens_vx_v3 import halco, hxcomm, sta
     except ImportError as err:
         raise ImportError(
             f"calibrating a BrainScaleS-2 chip needs the BSS-2 software stack (calix, "
-            f"dlens_vx_v3, quantities; missing: {err.name}), which is not on PyPI. To measure "
+            f"dlens_vx_v3; missing: {err.name}), which is not on PyPI. To measure "
             "an emulated chip instead: python -m jaxsnn_eqx.hardware.calib --emulator.") from None
-    return calix, quantities, StatefulConnection, hxcomm, sta
+    return calix, StatefulConnection, halco, hxcomm, sta
 
 
-def chip_config_name(target: dict) -> str:
-    """The published file name of a chip configuration for ``target``."""
-    return (f"calibration_leak{target['leak']:.0f}_th{target['threshold']:.0f}_"
+def chip_config_name(target: dict, wafer: str) -> str:
+    """The published file name of a chip configuration for ``target`` on chip ``wafer``
+    (jaxsnn 3f113d6d, ``event/hardware/calib/neuron_calib.py``)."""
+    return (f"calibration_{wafer}_leak{target['leak']:.0f}_th{target['threshold']:.0f}_"
             f"reset{target['reset']:.0f}_taus-{target['tau_syn'] * 1e6:.0f}us_"
             f"taum-{target['tau_mem'] * 1e6:.0f}us_"
             f"trefrac-{target['refractory_time'] * 1e6:.1f}us_"
             f"isyningm-{target['i_synin_gm']:.0f}_sdbias-{target['synapse_dac_bias']:.0f}.pbin")
 
 
-def calibrate_chip(target: dict, calib_dir: str | Path, *, weight_scale: float,
-                   time_offset: float = 0.0, n_neurons: int = 512, recreate: bool = False,
+def neuron_target(calix, halco, target: dict):
+    """calix's ``NeuronCalibTarget`` for ``target`` (calix e5730819: per-neuron arrays filled
+    with ``.fill``, times in seconds, ``i_synin_gm`` under ``cuba_synin``, as calix's own
+    ``scripts/calix_generate_default_calibration.py``)."""
+    neuron = calix.spiking.neuron.NeuronCalibTarget()
+    neuron.leak.fill(target["leak"])
+    neuron.reset.fill(target["reset"])
+    neuron.threshold.fill(target["threshold"])
+    neuron.tau_mem.fill(target["tau_mem"])
+    for an in halco.iter_all(halco.AtomicNeuronOnDLS):
+        neuron.tau_syn[an].fill(target["tau_syn"])
+    neuron.refractory_time.fill(target["refractory_time"])
+    neuron.membrane_capacitance.fill(63)
+    neuron.cuba_synin.i_synin_gm = target["i_synin_gm"]
+    neuron.synapse_dac_bias = target["synapse_dac_bias"]
+    return neuron
+
+
+def calibrate_chip(target: dict, calib_dir: str | Path, *, wafer: str, weight_scale: float,
+                   calib_name: str | None = None, time_offset: float | None = None,
+                   n_neurons: int = 512, recreate: bool = False,
                    **measure_kwargs) -> Calibration:
-    """Calibrate a BSS-2 chip through ``calix`` to ``target`` (the published flow: a neuron
-    calibration target in a spiking calibration, dumped as a portable-binary chip
-    configuration into ``calib_dir``; an existing file is reused unless ``recreate``), then
-    measure the calibrated chip's neurons through `BSS2Executor` (see `measure`;
-    ``time_offset`` corrects the read-out delay, as in `BSS2Executor`)."""
-    calix, pq, StatefulConnection, hxcomm, sta = _import_calix()
-    path = Path(calib_dir) / chip_config_name(target)
+    """Calibrate the BSS-2 chip ``wafer`` through ``calix`` to ``target`` (a neuron calibration
+    target in a spiking calibration, dumped as a portable-binary chip configuration
+    ``calib_dir/calib_name``, default `chip_config_name`; an existing file is reused unless
+    ``recreate``). As hxtorch's ``execution_instance.py`` does, the executor's connection is
+    released before calix opens its own; the executor connects again on its next run. Then
+    the read-out offset is measured (unless ``time_offset`` is given) and the calibrated chip's
+    neurons through `BSS2Executor` (see `measure`)."""
+    calix, StatefulConnection, halco, hxcomm, sta = _import_calix()
+    if not wafer:
+        raise ValueError("calibrate_chip: name the chip (--wafer, e.g. W69F0): the calibration "
+                         "and its file name carry it.")
+    path = Path(calib_dir) / (calib_name or chip_config_name(target, wafer))
     path.parent.mkdir(parents=True, exist_ok=True)
     if recreate or not path.exists():
+        release_hardware()
+        spiking = calix.spiking.SpikingCalibTarget()
+        spiking.neuron_target = neuron_target(calix, halco, target)
         with hxcomm.ManagedConnection() as connection:
-            neuron = calix.spiking.neuron.NeuronCalibTarget()
-            neuron.tau_mem = target["tau_mem"] * 1e6 * pq.us
-            neuron.tau_syn = target["tau_syn"] * 1e6 * pq.us
-            neuron.refractory_time = target["refractory_time"] * 1e6 * pq.us
-            neuron.i_synin_gm = target["i_synin_gm"]
-            neuron.synapse_dac_bias = target["synapse_dac_bias"]
-            neuron.leak, neuron.reset = target["leak"], target["reset"]  # equal, as in software
-            neuron.threshold = target["threshold"]
-            neuron.membrane_capacitance = 63
-            spiking = calix.spiking.SpikingCalibTarget()
-            spiking.neuron_target = neuron
             result = spiking.calibrate(StatefulConnection(connection))
             builder = sta.PlaybackProgramBuilderDumper()
             result.apply(builder)
             path.write_bytes(sta.to_portablebinary(builder.done()))
-    from .executor import BSS2Executor
-
+    common = dict(n_neurons=n_neurons, tau_mem=target["tau_mem"], tau_syn=target["tau_syn"],
+                  weight_scale=weight_scale)
+    if time_offset is None:
+        raw = BSS2Executor(calibration=str(path), weight_scale=weight_scale, time_offset=0.0)
+        time_offset = measure_time_offset(raw, **common)
     chip = BSS2Executor(calibration=str(path), weight_scale=weight_scale,
                         time_offset=time_offset)
-    m = measure(chip, n_neurons=n_neurons, tau_mem=target["tau_mem"], tau_syn=target["tau_syn"],
-                weight_scale=weight_scale, **measure_kwargs)
+    m = measure(chip, **common, **measure_kwargs)
     return Calibration(tau_mem=m["tau_mem"], tau_syn=m["tau_syn"], v_th=m["v_th"],
                        fit_error=m["fit_error"], weight_scale=weight_scale, target=dict(target),
-                       chip={"kind": "bss2"}, chip_config=str(path))
+                       chip={"kind": "bss2", "setup": wafer}, chip_config=str(path),
+                       time_offset=float(time_offset))
 
 
 def main(argv: list[str] | None = None) -> Calibration | None:
@@ -372,24 +377,26 @@ def main(argv: list[str] | None = None) -> Calibration | None:
                   synapse_dac_bias=args.synapse_dac_bias)
     if not args.emulator:
         try:
-            cal = calibrate_chip(target, args.calib_dir, weight_scale=args.weight_scale,
+            cal = calibrate_chip(target, args.calib_dir, wafer=args.wafer,
+                                 weight_scale=args.weight_scale, calib_name=args.calib_name,
                                  time_offset=args.time_offset, n_neurons=args.neurons,
                                  recreate=args.recreate)
-        except ImportError as err:
+        except (ImportError, ValueError) as err:
             raise SystemExit(f"jaxsnn_eqx.hardware.calib: {err}") from None
         path = cal.save(args.calib_dir)
-        print(f"calibrated the chip to {cal.chip_config}; measured {cal.size} neuron circuits "
+        print(f"calibrated {cal.identity} to {cal.chip_config}; read-out offset "
+              f"{cal.time_offset * 1e9:.0f} ns; measured {cal.size} neuron circuits "
               f"(median fit error {np.nanmedian(cal.fit_error):.2e})\nwrote {path}")
         return cal
-    changes = dict(chip_seed=args.chip_seed, weight_scale=args.weight_scale, jitter=args.jitter)
+    changes = dict(chip_seed=args.chip_seed, weight_scale=args.weight_scale, jitter=args.jitter,
+                   read_out_delay=args.read_out_delay)
     if args.variation is not None:
         changes.update({f"variation_{k}": args.variation
                         for k in ("v_th", "tau_mem", "tau_syn", "gain")})
     cal = calibrate_emulator(Emulator(**changes), target, n_neurons=args.neurons)
     path = cal.save(args.calib_dir)
-    good = np.isfinite(cal.fit_error)
-    print(f"measured {int(good.sum())}/{cal.size} neuron circuits of the emulated chip "
-          f"(chip_seed {args.chip_seed}); median fit error "
+    print(f"measured {int(np.isfinite(cal.fit_error).sum())}/{cal.size} neuron circuits of the "
+          f"{cal.identity}; read-out offset {cal.time_offset * 1e9:.0f} ns; median fit error "
           f"{np.nanmedian(cal.fit_error):.2e}; tau_mem {np.nanmean(cal.tau_mem) * 1e6:.2f} +- "
           f"{np.nanstd(cal.tau_mem) * 1e6:.2f} us, tau_syn {np.nanmean(cal.tau_syn) * 1e6:.2f} +- "
           f"{np.nanstd(cal.tau_syn) * 1e6:.2f} us, v_th {np.nanmean(cal.v_th):.3f} +- "

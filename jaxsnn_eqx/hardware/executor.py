@@ -43,9 +43,16 @@ The chip's own neuron parameters come from its calibration (``calibration``: the
 portable-binary chip configuration written by ``calix``; default: the chip's nightly one), not
 from the population's `LIFParams`; only ``tau_syn`` enters, through the weight conversion.
 
-The stack is used as the published jaxsnn's ``event/hardware/experiment.py`` uses it (grenade's
-``InputGenerator.done()`` returning the input data, whose ``runtime`` is set per batch entry;
-``_hxtorch_spiking.run(chips, graph, inputs, hooks)``; ``_hxtorch_core.extract_n_spikes``).
+The stack is called as hxtorch's own spiking execution code calls it (hxtorch 3bfc7aad,
+2026-03-12: ``spiking/experiment.py``, ``spiking/execution_instance.py``): the chip configuration
+is loaded with ``calib_helper.chip_from_file``; its ``neuron_block`` is read (the binding returns
+a copy), edited and assigned back; ``NetworkBuilder`` builds the network; ``InputGenerator.done()``
+returns an ``InputDataSnippet`` that goes into ``signal_flow.InputData().snippets``, with the
+runtime set on that snippet per batch entry; ``_hxtorch_spiking.run`` takes the nested chip map
+``{ExecutionInstanceID: {ChipOnConnection: lola.Chip}}`` and the hooks
+``{ExecutionInstanceID: execution.ExecutionInstanceHooks}``; ``_hxtorch_core.extract_n_spikes``
+reads the spikes. `SUPPORTED` names the versions; `check_stack` refuses others in one line. Each
+call, with its source, is listed in ``docs/bss2.md``.
 """
 
 from __future__ import annotations
@@ -68,7 +75,20 @@ from ..spikes import Spikes
 from . import weights as hw_weights
 from .mapping import INPUT, HardwareWeights, Mapping, PopulationSpec, Projection
 
-__all__ = ["BSS2Executor", "missing_stack", "release_hardware"]
+__all__ = ["BSS2Executor", "missing_stack", "release_hardware", "check_stack", "SUPPORTED"]
+
+SUPPORTED = ("grenade 8aee1e0d (2025-05-26) up to 29641ec5 (2026-06-10), the last with "
+             "network.NetworkBuilder, with hxtorch 3bfc7aad (2026-03-12)")
+# what each generation of the stack has, by feature (grenade and hxtorch commit in the docs)
+_FEATURES = (
+    ("network", "NetworkBuilder",
+     "grenade 93eaf6d5 (2026-04-17) replaced the network interface by common::Topology"),
+    ("network", "InputGenerator", "grenade has no network.InputGenerator"),
+    ("signal_flow", "InputData", "grenade has no signal_flow.InputData"),
+    ("common", "ChipOnConnection", "grenade before ea8b2170 (2025-05-13) has no ChipOnConnection"),
+    ("execution", "ExecutionInstanceHooks",
+     "grenade before 8aee1e0d (2025-05-26) keeps ExecutionInstanceHooks in signal_flow"),
+)
 
 STACK = ("hxtorch", "pygrenade_vx", "_hxtorch_core", "_hxtorch_spiking", "dlens_vx_v3")
 RECEPTORS = ("excitatory", "inhibitory")  # the two grenade receptor types, in `split_signs` order
@@ -86,6 +106,19 @@ def _importable(name: str) -> bool:
 def missing_stack() -> tuple[str, ...]:
     """The modules of the BSS-2 software stack that cannot be imported here."""
     return tuple(m for m in STACK if not _importable(m))
+
+
+def check_stack(grenade) -> None:
+    """Raise a one-line error unless ``grenade`` (``pygrenade_vx``) is of a supported generation
+    (detected by feature: the calls of `BSS2Executor` exist with their current shape)."""
+    for module, name, why in _FEATURES:
+        if not hasattr(getattr(grenade, module, None), name):
+            raise RuntimeError(f"BSS2Executor: unsupported BSS-2 software stack ({why}); "
+                               f"supported: {SUPPORTED}.")
+    if not hasattr(grenade.signal_flow.InputData(), "snippets"):
+        raise RuntimeError("BSS2Executor: unsupported BSS-2 software stack (grenade before "
+                           f"89291d98 (2025-05-14): InputData has no snippets); supported: "
+                           f"{SUPPORTED}.")
 
 
 class _Stack(NamedTuple):
@@ -119,6 +152,7 @@ def _import_stack() -> _Stack:
     from hxtorch.spiking.neuron_placement import NeuronPlacement
     from hxtorch.spiking.utils import calib_helper
 
+    check_stack(pygrenade_vx)
     return _Stack(hxtorch, pygrenade_vx, _hxtorch_core, _hxtorch_spiking, hal, halco,
                   NeuronPlacement, SingleCompartmentNeuron, calib_helper)
 
@@ -152,9 +186,14 @@ class BSS2Executor(Backend):
     Attributes:
         calibration: path of the chip's portable-binary configuration (from ``calix``);
             ``None``: the chip's nightly calibration.
-        weight_scale: hardware weight units per volt of current jump ``w / tau_syn`` (the
-            calibration's; 56 for the published 12 us / 6 us Yin-Yang calibration).
-        time_offset: added to the recorded times (s), to correct the read-out delay.
+        weight_scale: hardware weight units per volt of current jump ``w / tau_syn`` (a
+            property of the calibration: `from_calibration` takes the calibration's; 56 is this
+            library's emulated chip's, the published jaxsnn used 43, 49 and 58 for its
+            calibrations, see ``docs/bss2.md``).
+        time_offset: added to the recorded times (s), to correct the constant read-out delay
+            (published setups: about -20 to -50 clock cycles). `from_calibration` takes the
+            offset the calibration measured; ``None`` (unset): a run is refused, never 0
+            silently.
         runtime: how long the chip runs per sample (s); ``None``: ``max(t_max, 50 us)``.
         weight_bits: synapse weight magnitude bits (6 on BSS-2).
         all_synapses: connect every synapse the mapping allows, zero weights included (fixed
@@ -165,7 +204,7 @@ class BSS2Executor(Backend):
 
     calibration: str | None = eqx.field(static=True, default=None)
     weight_scale: float = eqx.field(static=True, default=56.0)
-    time_offset: float = eqx.field(static=True, default=0.0)
+    time_offset: float | None = eqx.field(static=True, default=None)
     runtime: float | None = eqx.field(static=True, default=None)
     weight_bits: int = eqx.field(static=True, default=hw_weights.WEIGHT_BITS)
     all_synapses: bool = eqx.field(static=True, default=False)
@@ -174,12 +213,13 @@ class BSS2Executor(Backend):
     @classmethod
     def from_calibration(cls, path, **changes) -> BSS2Executor:
         """The executor for a chip calibrated by ``python -m jaxsnn_eqx.hardware.calib``
-        (``DIR`` or ``DIR/calibration.json``): its chip configuration and weight scale."""
-        from .calib import Calibration
+        (``DIR`` or ``DIR/calibration.json``): its chip configuration, weight scale and
+        measured read-out ``time_offset``."""
+        from .calibration import Calibration
 
         cal = Calibration.load(path)
         return cls(**{"calibration": cal.chip_config, "weight_scale": cal.weight_scale,
-                      **changes})
+                      "time_offset": cal.time_offset, **changes})
 
     def __check_init__(self):
         if not self.weight_scale > 0:
@@ -250,6 +290,11 @@ class BSS2Executor(Backend):
             raise ValueError(f"BSS2Executor: runtime {runtime} s is too long; the FPGA timer "
                              f"runs {timer.max / int(timer.fpga_clock_cycles_per_us) * 1e-6} s "
                              "at most.")
+        if self.time_offset is None:
+            raise ValueError("BSS2Executor: time_offset is unset; use "
+                             "BSS2Executor.from_calibration(DIR) (the calibration measures it) "
+                             "or pass time_offset= (s) explicitly, e.g. -20 clock cycles = "
+                             "-1.6e-7.")
         mapping = self.mapping(population)
         hw = jax.tree.map(lambda a: a[None], self.hardware_weights(population, mapping))
         batch, k = spikes.time.shape[:-1], spikes.time.shape[-1]
@@ -299,7 +344,8 @@ class BSS2Executor(Backend):
             raw, per_s = self._run_on_chip(mapping, weights, t[r], i[r], runtime=runtime,
                                            slots=slots)
             out_t[r], out_i[r], count[r], full[r] = _parse_readout(
-                raw, mapping, cycles_per_s=per_s, time_offset=self.time_offset, t_max=t_max,
+                raw, mapping, cycles_per_s=per_s, time_offset=float(self.time_offset),
+                t_max=t_max,
                 single_spike=single_spike, max_spikes=max_spikes, slots=slots)
         return (out_t.reshape(full_shape + (max_spikes,)),
                 out_i.reshape(full_shape + (max_spikes,)),
@@ -316,15 +362,18 @@ class BSS2Executor(Backend):
         chip = helper.chip_from_file(self.calibration if self.calibration is not None
                                      else helper.nightly_calib_path())
 
-        # neuron n -> the n-th neuron circuit; it sends and records its spikes
+        # neuron n -> the n-th neuron circuit; it sends and records its spikes. The binding
+        # returns a copy of the neuron block: edit it, then assign it back (as hxtorch).
         morphology = stack.SingleCompartmentNeuron(1)
         placement = stack.NeuronPlacement()
         ids = list(range(mapping.size))
         placement.register_id(ids, morphology.compartments)
         coords = placement.id2logicalneuron(ids)
+        block = chip.neuron_block
         for coord in coords:
-            morphology.implement_morphology(coord, chip.neuron_block)
-            morphology.set_spike_recording(True, coord, chip.neuron_block)
+            morphology.implement_morphology(coord, block)
+            morphology.set_spike_recording(True, coord, block)
+        chip.neuron_block = block
 
         builder = net.NetworkBuilder()
         desc = {INPUT: builder.add(net.ExternalSourcePopulation(
@@ -359,11 +408,13 @@ class BSS2Executor(Backend):
         batch = in_time.shape[0]
         generator = net.InputGenerator(graph, batch)
         generator.add(_input_lists(in_time, in_idx, mapping.in_size, runtime), desc[INPUT])
-        inputs = generator.done()
+        snippet = generator.done()  # an InputDataSnippet
         instance = grenade.common.ExecutionInstanceID()
-        inputs.runtime = [{instance: runtime_cycles}] * batch
-        outputs = stack.spiking.run({instance: chip}, graph, inputs,
-                                    {instance: grenade.execution.ExecutionInstanceHooks()})
+        snippet.runtime = [{instance: runtime_cycles}] * batch
+        inputs = grenade.signal_flow.InputData()
+        inputs.snippets = [snippet]
+        outputs = stack.spiking.run({instance: {grenade.common.ChipOnConnection(): chip}}, graph,
+                                    inputs, {instance: grenade.execution.ExecutionInstanceHooks()})
         pops = {p.name: desc[p.name] for p in mapping.populations}
         raw = stack.core.extract_n_spikes(outputs, graph, runtime_cycles,
                                           {d: slots for d in pops.values()})

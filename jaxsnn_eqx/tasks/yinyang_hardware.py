@@ -79,13 +79,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--no-clip", dest="clip", action="store_false",
                    help="do not clip the weights to the synapses' range after each step (default: "
                         "clip)%(default).0s")
-    g.add_argument("--time-offset", type=float, default=0.0,
+    g.add_argument("--time-offset", type=float, default=None,
                    help="bss2: correction added to the chip's read-out times (s; e.g. -4e-7 "
-                        "for a delay of 50 clock cycles)")
+                        "for a delay of 50 clock cycles); default: the one --calibration "
+                        "measured (without a calibration, bss2 needs it)")
     g.add_argument("--calibration", type=str, default=None, metavar="DIR",
                    help="software model with the per-neuron parameters measured by "
                         "`python -m jaxsnn_eqx.hardware.calib` (DIR/calibration.json) instead "
-                        "of the nominal ones")
+                        "of the nominal ones; it must belong to this chip (--chip-seed)")
+    g.add_argument("--allow-foreign-calibration", action="store_true",
+                   help="use --calibration even if it was measured on another chip")
 
     n = parser.add_argument_group("network, encoding and loss")
     n.add_argument("--hidden", type=positive_int, default=100, help="hidden LIF neurons")
@@ -129,8 +132,8 @@ def make_backend(args: argparse.Namespace) -> event.Backend:
         return hardware.JaxSimulation()
     if args.backend == "bss2":
         if args.calibration is not None:
-            return hardware.BSS2Executor.from_calibration(args.calibration,
-                                                          time_offset=args.time_offset)
+            offset = {} if args.time_offset is None else {"time_offset": args.time_offset}
+            return hardware.BSS2Executor.from_calibration(args.calibration, **offset)
         return hardware.BSS2Executor(weight_scale=args.weight_scale, time_offset=args.time_offset)
     return hardware.Emulator(
         weight_scale=args.weight_scale, weight_bits=args.weight_bits or None,
@@ -140,6 +143,25 @@ def make_backend(args: argparse.Namespace) -> event.Backend:
         chip_seed=args.chip_seed, spike_loss=args.spike_loss,
         max_spikes_per_neuron=args.cap_spikes or None,
     )
+
+
+def load_calibration(args: argparse.Namespace) -> hardware.Calibration:
+    """The ``--calibration`` of a run, refused (one line naming both chips) if it was measured
+    on another emulated chip than ``--chip-seed`` (unless ``--allow-foreign-calibration``)."""
+    cal = hardware.Calibration.load(args.calibration)
+    if args.backend == "emulator":
+        cal.check_chip({"kind": "emulator", "chip_seed": args.chip_seed},
+                       allow_foreign=getattr(args, "allow_foreign_calibration", False))
+    return cal
+
+
+def calibration_in_use(args: argparse.Namespace) -> str:
+    """For the run's header: which calibration the software model (and bss2) uses."""
+    if args.calibration is None:
+        return "none (nominal neuron parameters)"
+    cal = load_calibration(args)
+    return (f"{args.calibration} ({cal.identity}, read-out offset "
+            f"{cal.time_offset * 1e9:.0f} ns)")
 
 
 def encode(x: jax.Array, args: argparse.Namespace) -> Spikes:
@@ -166,7 +188,8 @@ def build_model(key: jax.Array, args: argparse.Namespace, backend=None):
         # the software model: the chip's measured neurons (not trained); a chip (or its
         # emulation) is still asked for the nominal targets, the exact simulation simulates
         # the measured twin
-        p = hardware.Calibration.load(args.calibration).params(m.size)
+        cal = load_calibration(args)
+        p = cal.params(m.size)
         target = p if args.backend == "ideal" else target
     n_in, h = m.in_size, args.hidden
     w1 = event.lif_weight_scale(event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn))
@@ -310,9 +333,14 @@ def parser_for(**defaults) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, **defaults) -> dict:
     """Parse ``argv``, train, print a summary."""
     args = parser_for(**defaults).parse_args(argv)
+    try:
+        in_use = calibration_in_use(args)
+    except (ValueError, FileNotFoundError) as err:  # a foreign or missing calibration
+        raise SystemExit(f"yinyang_hardware: {err}") from None
     announce(args, f"yinyang, method hardware: HardwareRecurrentLIF {5 * args.repeat}-"
                    f"{args.hidden}-{N_OUT} on the {args.backend} backend, EventProp at the "
-                   "observed spikes", jitter=args.jitter, weight_bits=args.weight_bits)
+                   f"observed spikes; calibration: {in_use}",
+             jitter=args.jitter, weight_bits=args.weight_bits)
     results = finish(args, run(args))
     print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results

@@ -44,7 +44,7 @@ from jaxsnn_eqx import event, hardware
 __all__ = ["CONFIG", "LOG", "Config", "Log", "install", "MODULES"]
 
 MODULES = ("hxtorch", "pygrenade_vx", "_hxtorch_core", "_hxtorch_spiking", "dlens_vx_v3",
-           "calix", "quantities")
+           "calix")
 
 
 def _default_neuron() -> event.LIFNeuron:
@@ -91,6 +91,8 @@ class Log:
             ``{(population, neuron, compartment): [cycles]}``).
         extracted: per ``extract_n_spikes``: ``{descriptor: (idx, time)}`` as returned.
         calibrated: the neuron targets of every ``calix`` calibration.
+        connected: whether a connection is open (``init_hardware`` without a later
+            ``release_hardware``); ``run`` needs one, as the real one does.
     """
 
     init: int = 0
@@ -101,6 +103,7 @@ class Log:
     runs: list = dataclasses.field(default_factory=list)
     extracted: list = dataclasses.field(default_factory=list)
     calibrated: list = dataclasses.field(default_factory=list)
+    connected: bool = False
 
 
 CONFIG = Config()

@@ -9,17 +9,15 @@ from .pygrenade_vx.network import Population
 
 
 def init_hardware(hwdb_path=None, ann: bool = False) -> None:
-    """Connect to the chip."""
+    """Connect to the chip (the process holds one connection)."""
     LOG.init += 1
+    LOG.connected = True
 
 
 def release_hardware() -> None:
-    """Release the chip."""
+    """Release the chip; a later ``run`` raises until ``init_hardware`` again."""
     LOG.release += 1
-
-
-def get_unique_identifier(hwdb_path=None) -> list[str]:
-    return ["fake_chip"]
+    LOG.connected = False
 
 
 def extract_n_spikes(data, network_graph, runtime: int, n_spikes: dict) -> dict:
@@ -28,13 +26,14 @@ def extract_n_spikes(data, network_graph, runtime: int, n_spikes: dict) -> dict:
     ``runtime`` (cycles) are skipped and at most ``n = n_spikes[descriptor]`` kept, filled in
     neuron order (as the real one), unused slots -1 / inf. The stand-in then shuffles the
     slots of every batch entry."""
-    batch = data.batch_size
+    (snippet,) = data.snippets
+    batch = snippet.batch_size
     ret = {}
     for d, pop in sorted(network_graph.network.populations.items()):
         if isinstance(pop, Population):
             n = int(n_spikes.get(d, 0))
             ret[d] = (np.full((batch, n), -1, np.int32), np.full((batch, n), np.inf, np.float32))
-    for b, recorded in enumerate(data.spikes):
+    for b, recorded in enumerate(snippet.spikes):
         filled = {}
         for (d, neuron, compartment), times in sorted(recorded.items()):
             assert compartment.value == 0

@@ -21,9 +21,16 @@ from jaxsnn_eqx.event.backend import feedforward_blocks
 
 from . import CONFIG, LOG
 from .dlens_vx_v3 import hal, halco
-from .pygrenade_vx.common import ExecutionInstanceID
-from .pygrenade_vx.network import ExternalSourcePopulation, Receptor, requires_routing
-from .pygrenade_vx.signal_flow import OutputData
+from .dlens_vx_v3.lola import Chip
+from .pygrenade_vx.common import ChipOnConnection, ExecutionInstanceID
+from .pygrenade_vx.execution import ExecutionInstanceHooks
+from .pygrenade_vx.network import (
+    ExternalSourcePopulation,
+    Receptor,
+    build_connection_weight_split,
+    requires_routing,
+)
+from .pygrenade_vx.signal_flow import InputData, InputDataSnippet, OutputData, OutputDataSnippet
 
 
 @eqx.filter_jit
@@ -39,22 +46,45 @@ def _circuits(neuron, size: int):
     return jax.tree.map(cut, neuron)
 
 
-def run(config: dict, network_graph, inputs, hooks: dict) -> OutputData:
-    """Run the routed network on the (emulated) chip for every batch entry of ``inputs``."""
+def run(config: dict, network_graph, inputs: InputData, hooks: dict) -> OutputData:
+    """Run the routed network on the (emulated) chip for every batch entry of ``inputs``.
+
+    As hxtorch's ``run`` (``include/hxtorch/spiking/run.h``): ``config`` is grenade's nested
+    ``JITGraphExecutor::ChipConfigs`` ``{ExecutionInstanceID: {ChipOnConnection: lola.Chip}}``,
+    ``inputs`` an ``InputData`` whose ``snippets`` hold one ``InputDataSnippet``, ``hooks``
+    ``{ExecutionInstanceID: execution.ExecutionInstanceHooks}``; without a connection
+    (``init_hardware``) it raises ``No connection present.``"""
+    if not LOG.connected:
+        raise RuntimeError("No connection present.")
     instance = ExecutionInstanceID()
-    chip_config, _ = config[instance], hooks[instance]
+    if not isinstance(config, dict) or not isinstance(config.get(instance), dict):
+        raise TypeError("run(): incompatible function arguments: config must be "
+                        "{ExecutionInstanceID: {ChipOnConnection: lola.Chip}}.")
+    chip_config = config[instance].get(ChipOnConnection())
+    if not isinstance(chip_config, Chip):
+        raise TypeError("run(): incompatible function arguments: config[instance] must map "
+                        "ChipOnConnection to lola.Chip.")
+    if not isinstance(inputs, InputData) or len(inputs.snippets) != 1 \
+            or not isinstance(inputs.snippets[0], InputDataSnippet):
+        raise TypeError("run(): incompatible function arguments: inputs must be an InputData "
+                        "holding one InputDataSnippet in .snippets.")
+    if not isinstance(hooks.get(instance), ExecutionInstanceHooks):
+        raise TypeError("run(): incompatible function arguments: hooks must be "
+                        "{ExecutionInstanceID: execution.ExecutionInstanceHooks}.")
+    snippet = inputs.snippets[0]
     network = network_graph.network
     if requires_routing(network, network_graph):
         raise ValueError("run: the network graph does not match its network.")
-    batch = inputs.batch_size
-    runtimes = {r[instance] for r in inputs.runtime}
-    if len(inputs.runtime) != batch or len(runtimes) != 1:
+    batch = snippet.batch_size
+    runtimes = {r[instance] for r in snippet.runtime}
+    if len(snippet.runtime) != batch or len(runtimes) != 1:
         raise ValueError("run: need one runtime per batch entry (the stand-in: all equal).")
     runtime = runtimes.pop()
     per_s = hal.Timer.Value.fpga_clock_cycles_per_us * 1e6
 
     # neuron circuits, their outputs and recording
     circuit, recorded, sends, offset, n_in = {}, {}, set(), {}, 0
+    block = chip_config.neuron_block
     for d, p in sorted(network.populations.items()):
         if isinstance(p, ExternalSourcePopulation):
             offset[d], n_in = n_in, n_in + p.size
@@ -64,7 +94,7 @@ def run(config: dict, network_graph, inputs, hooks: dict) -> OutputData:
             c = an.value
             circuit[d, n] = c
             master = nrn.compartments[halco.CompartmentOnLogicalNeuron()].spike_master
-            if chip_config.neuron_block.atomic_neurons[an].event_routing.enable_digital:
+            if block.atomic_neurons[an].event_routing.enable_digital:
                 sends.add(c)
                 if master is not None and master.enable_record_spikes:
                     recorded[c] = (d, n)
@@ -76,6 +106,9 @@ def run(config: dict, network_graph, inputs, hooks: dict) -> OutputData:
     for q in network.projections.values():
         sign = 1 if q.receptor.type == Receptor.Type.excitatory else -1
         for c in q.connections:
+            # a weight above 63 occupies several synapses whose weights add up to it
+            split = build_connection_weight_split(c.weight.value, -(-c.weight.value // 63) or 1)
+            assert sum(split) == c.weight.value
             post = circuit[q.population_post, c.index_post[0]]
             if q.population_pre in offset:
                 pre = offset[q.population_pre] + c.index_pre[0]
@@ -98,7 +131,7 @@ def run(config: dict, network_graph, inputs, hooks: dict) -> OutputData:
 
     # input events (cycles) -> spikes (s)
     events = []
-    for e in inputs.spike_events:
+    for e in snippet.spike_events:
         ev = sorted((t, offset[d] + n) for (d, n), ts in e.items() for t in ts)
         events.append(ev)
     k = max(1, max(len(ev) for ev in events))
@@ -126,6 +159,6 @@ def run(config: dict, network_graph, inputs, hooks: dict) -> OutputData:
     LOG.runs.append(dict(network=network, chip=chip_config, batch=batch, runtime=runtime,
                          input_cycles=[[sorted(e.get((d, n), [])) for d in sorted(offset)
                                         for n in range(network.populations[d].size)]
-                                       for e in inputs.spike_events],
+                                       for e in snippet.spike_events],
                          weight_in=w_in, weight_rec=w_rec, recorded=spikes))
-    return OutputData(spikes=spikes)
+    return OutputData(snippets=[OutputDataSnippet(spikes=spikes)])

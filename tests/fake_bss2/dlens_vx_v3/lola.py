@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections import defaultdict
 from types import SimpleNamespace
@@ -24,9 +25,21 @@ class NeuronBlock:
     atomic_neurons: dict = dataclasses.field(default_factory=lambda: defaultdict(AtomicNeuron))
 
 
-@dataclasses.dataclass
 class Chip:
-    """A chip configuration (as loaded from a calibration)."""
+    """A chip configuration (as loaded from a calibration).
 
-    neuron_block: NeuronBlock = dataclasses.field(default_factory=NeuronBlock)
-    source: str = ""
+    ``neuron_block`` behaves like the pybind11 property of the real binding: reading it returns
+    a COPY, so edits of that copy reach the chip only when assigned back
+    (``chip.neuron_block = block``), as hxtorch's ``experiment.py`` does."""
+
+    def __init__(self, neuron_block: NeuronBlock | None = None, source: str = ""):
+        self._neuron_block = NeuronBlock() if neuron_block is None else neuron_block
+        self.source = source
+
+    @property
+    def neuron_block(self) -> NeuronBlock:
+        return copy.deepcopy(self._neuron_block)
+
+    @neuron_block.setter
+    def neuron_block(self, block: NeuronBlock) -> None:
+        self._neuron_block = copy.deepcopy(block)

@@ -16,7 +16,7 @@ class SpikingCalibResult:
         self.target = target
 
     def apply(self, builder) -> None:
-        builder.written.append(self.target.neuron_target.as_dict())
+        builder.written.append(self.target.neuron_target.targets())
 
 
 class SpikingCalibTarget:
@@ -25,8 +25,12 @@ class SpikingCalibTarget:
     def __init__(self):
         self.neuron_target = neuron.NeuronCalibTarget()
 
-    def calibrate(self, connection) -> SpikingCalibResult:
+    def calibrate(self, connection, options=None) -> SpikingCalibResult:
         if connection is None or connection.connection is None:
             raise RuntimeError("calix stand-in: no connection")
-        LOG.calibrated.append(self.neuron_target.as_dict())
+        if LOG.connected:  # hxtorch releases its connection before calix opens one
+            raise RuntimeError("calix stand-in: the chip is held by hxtorch (call "
+                               "release_hardware() before calibrating, as hxtorch does).")
+        neuron.check_target(self.neuron_target)
+        LOG.calibrated.append(self.neuron_target.targets())
         return SpikingCalibResult(self)

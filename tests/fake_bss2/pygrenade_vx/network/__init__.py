@@ -2,7 +2,8 @@
 
 Same names and signatures as grenade's (the published jaxsnn's usage); the builder checks what
 grenade requires of a network (known populations, indices in range, receptors present on the
-post-synaptic neurons, weights 0..63, no connection added twice, no neuron circuit used twice).
+post-synaptic neurons, weights >= 0 (above 63 a connection is split over several synapses, as
+`build_connection_weight_split`), no connection added twice, no neuron circuit used twice).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import numpy as np
 from ... import LOG
 from ...dlens_vx_v3 import hal, halco
 from ..common import ExecutionInstanceID
-from ..signal_flow import InputData
+from ..signal_flow import InputDataSnippet
 from . import routing
 
 __all__ = ["Receptor", "ExternalSourcePopulation", "Population", "Projection",
            "PopulationOnNetwork", "ProjectionOnNetwork", "Network", "NetworkBuilder",
            "NetworkGraph", "build_network_graph", "requires_routing", "update_network_graph",
-           "InputGenerator", "routing"]
+           "InputGenerator", "routing", "build_connection_weight_split"]
 
 WEIGHT_MAX = 63
 
@@ -200,8 +201,8 @@ class NetworkBuilder:
             comp = post.neurons[j].compartments[c.index_post[1]]
             if not any(q.receptor in r for r in comp.receptors):
                 raise ValueError(f"NetworkBuilder: neuron {j} has no receptor {q.receptor}.")
-            if not 0 <= c.weight.value <= WEIGHT_MAX:
-                raise ValueError(f"NetworkBuilder: weight {c.weight.value} not in 0..63.")
+            if c.weight.value < 0:  # unsigned: the sign is the receptor's
+                raise ValueError(f"NetworkBuilder: weight {c.weight.value} is negative.")
             if (i, j) in seen:
                 raise ValueError(f"NetworkBuilder: connection {i} -> {j} added twice.")
             seen.add((i, j))
@@ -237,6 +238,16 @@ def update_network_graph(network_graph: NetworkGraph, network: Network) -> None:
     network_graph.network = network
 
 
+def build_connection_weight_split(weight: int, num: int) -> list[int]:
+    """The synapse weights (each <= 63) of one connection of weight ``weight`` split over
+    ``num`` synapses; ``OverflowError`` if they cannot hold it."""
+    full, partial = divmod(int(weight), WEIGHT_MAX)
+    if full >= num and partial != 0:
+        raise OverflowError("Weight too large to be split into requested number.")
+    out = [WEIGHT_MAX] * full + ([partial] if partial else [])
+    return (out + [0] * num)[:num]
+
+
 def _llround(x: float) -> int:
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
@@ -269,6 +280,6 @@ class InputGenerator:
                     raise ValueError("InputGenerator.add: negative spike time.")
                 events.setdefault((population, n), []).extend(cyc)
 
-    def done(self) -> InputData:
-        return InputData(spike_events=[{k: sorted(v) for k, v in e.items()}
+    def done(self) -> InputDataSnippet:
+        return InputDataSnippet(spike_events=[{k: sorted(v) for k, v in e.items()}
                                        for e in self._events])
