@@ -425,3 +425,20 @@ def test_import_errors():
                                                  r=np.ones(2), v_leak=np.zeros(2)))], 2)
     with pytest.raises(ValueError, match="use kind='discrete'"):
         jnir.from_nir(li, t_max=T_MAX, max_spikes=8, time_unit="ms")
+
+
+def test_a_hardware_layer_exports_its_software_model():
+    """`HardwareRecurrentLIF` and `RecurrentEventPropLIF` are siblings under
+    `event.AbstractRecurrentLIF`: the hardware layer exports as the same recurrent LIF graph."""
+    from jaxsnn_eqx import hardware
+
+    p = event.LIFParams(tau_mem=12e-6, tau_syn=6e-6)
+    kw = dict(params=p, t_max=3e-5, max_spikes=20, key=jax.random.PRNGKey(0))
+    hw = event.HardwareRecurrentLIF(3, 5, backend=hardware.Emulator(), **kw)
+    sw = event.RecurrentEventPropLIF(3, 5, **kw)
+    g_hw, g_sw = jnir.to_nir(snn.Sequential([hw])), jnir.to_nir(snn.Sequential([sw]))
+    assert list(g_hw.nodes) == list(g_sw.nodes) == ["input", "linear_0", "lif_0", "w_rec_0",
+                                                    "output"]
+    w_in, w_rec = hw.effective_weights
+    np.testing.assert_array_equal(g_hw.nodes["linear_0"].weight, np.asarray(w_in, np.float64).T)
+    np.testing.assert_array_equal(g_hw.nodes["w_rec_0"].weight, np.asarray(w_rec, np.float64).T)

@@ -88,7 +88,7 @@ def _export_layer(layer: Any, k: int) -> dict[str, Any]:
     if getattr(layer, "delay", None) is not None:
         raise TypeError(f"to_nir: {where} has synaptic delays, which are not exported (NIR's "
                         "Delay node holds one delay per channel, not per connection).")
-    if isinstance(layer, event.RecurrentEventPropLIF):
+    if isinstance(layer, event.AbstractRecurrentLIF):  # the software model of a hardware one too
         if w_rec is not None:
             raise TypeError(f"to_nir: {where} is recurrent already; do not wrap it in Recurrent.")
         w_in, w_r = layer.effective_weights
