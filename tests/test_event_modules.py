@@ -30,3 +30,19 @@ def test_an_incomplete_event_layer_is_refused():
 
     with pytest.raises(TypeError, match="abstract"):
         Incomplete(weight=jnp.zeros((2, 2)))
+
+
+def test_layers_build_from_traced_per_neuron_parameters():
+    """`lif_weight_scale` (the init's weight unit) works on traced parameters, so a layer with
+    calibrated per-neuron parameters can be rebuilt under `eqx.filter_eval_shape` (as loading a
+    saved hardware run does) or `jax.jit`; concrete parameters give the same value."""
+    def make(tau_mem):
+        p = event.LIFParams(tau_mem=tau_mem * 1.0, tau_syn=jnp.full((5,), 6e-6))
+        return event.RecurrentEventPropLIF(3, 5, params=p, t_max=3e-5, max_spikes=20,
+                                           key=jax.random.PRNGKey(0))
+
+    like = eqx.filter_eval_shape(make, jnp.full((5,), 12e-6))
+    assert like.weight_in.shape == (3, 5)
+    p = event.LIFParams(tau_mem=12e-6, tau_syn=6e-6)
+    traced = jax.jit(lambda t: event.lif_weight_scale(event.LIFParams(tau_mem=t, tau_syn=6e-6)))
+    np.testing.assert_allclose(traced(12e-6), event.lif_weight_scale(p), rtol=1e-6)

@@ -102,10 +102,15 @@ def test_calibrations_are_bound_to_their_emulated_chip(tmp_path, capsys):
     cal.save(tmp_path / "calib3")
     base = ["--calibration", str(tmp_path / "calib3"), "--epochs", "1", "--n-train", "64",
             "--n-val", "64", "--n-test", "64", "--no-progress", "--no-plot"]
-    with pytest.raises(SystemExit) as err:
+    from jaxsnn_eqx.errors import UserError
+    from jaxsnn_eqx.tasks.entry import guarded
+
+    with pytest.raises(UserError) as err:  # a user error: one line, exit status 2
         task.main([*base, "--out", str(tmp_path / "a")])
     msg = str(err.value)
     assert "chip_seed=3" in msg and "chip_seed=0" in msg and "\n" not in msg
+    assert "--allow-foreign-calibration" in msg
+    assert guarded(task.main, [*base, "--out", str(tmp_path / "a")]) == 2
     args = task._resolve(task.parser_for().parse_args([*base, "--chip-seed", "3"]))
     header = task.calibration_in_use(args)
     assert str(tmp_path / "calib3") in header and "chip_seed=3" in header

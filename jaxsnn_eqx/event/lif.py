@@ -458,7 +458,14 @@ class LIFNeuron(EventNeuron):
 def lif_weight_scale(params: LIFParams) -> float:
     """Weight (V s) of one input spike that makes a resting neuron's ``u`` peak exactly at
     threshold: ``(v_th - v_leak) tau_syn / k*`` with ``k* = max_t ts/(tm-ts)(e^{-t/tm}-e^{-t/ts})``
-    (``1/4`` for ``tm = 2 ts``). Uses the mean of array-valued parameters."""
+    (``1/4`` for ``tm = 2 ts``). Uses the mean of array-valued parameters. A Python float for
+    concrete parameters; a traced scalar when the parameters are traced (e.g. a layer built
+    under ``jax.jit`` or ``eqx.filter_eval_shape`` from per-neuron calibrated parameters)."""
+    leaves = (params.tau_mem, params.tau_syn, params.v_th, params.v_leak)
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        tm_, ts_ = jnp.mean(jnp.asarray(params.tau_mem)), jnp.mean(jnp.asarray(params.tau_syn))
+        theta = jnp.mean(jnp.asarray(params.v_th) - jnp.asarray(params.v_leak))
+        return theta * ts_ / membrane(peak_time(0.0, 1.0, tm_, ts_), 0.0, 1.0, tm_, ts_)
     tm = float(np.mean(np.asarray(params.tau_mem)))
     ts = float(np.mean(np.asarray(params.tau_syn)))
     theta = float(np.mean(np.asarray(params.v_th) - np.asarray(params.v_leak)))

@@ -18,12 +18,12 @@
 
 from ..event.backend import Backend, JaxSimulation, Population
 from . import weights
-from .calibration import Calibration
+from .calibration import Calibration, ForeignCalibrationError
 from .emulator import Emulator
 from .executor import BSS2Executor
 from .mapping import Mapping
 
 __all__ = [
     "Backend", "JaxSimulation", "Population", "Emulator", "BSS2Executor", "Mapping", "weights",
-    "Calibration",
+    "Calibration", "ForeignCalibrationError",
 ]

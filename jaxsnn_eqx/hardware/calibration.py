@@ -27,6 +27,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import UserError
 from ..event.lif import LIFParams
 from .emulator import Emulator
 
@@ -35,7 +36,7 @@ __all__ = ["Calibration", "FILE", "chip_identity", "ForeignCalibrationError"]
 FILE = "calibration.json"
 
 
-class ForeignCalibrationError(ValueError):
+class ForeignCalibrationError(UserError, ValueError):
     """A calibration is used on a chip other than the one it was measured on."""
 
 

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import data, event, hardware
+from ..errors import UserError
 from ..spikes import Spikes
 from .args import announce, base_parser, positive_float, positive_int
 from .recipe import finish, run_yinyang, unit_factors
@@ -335,8 +336,10 @@ def main(argv: list[str] | None = None, **defaults) -> dict:
     args = parser_for(**defaults).parse_args(argv)
     try:
         in_use = calibration_in_use(args)
-    except (ValueError, FileNotFoundError) as err:  # a foreign or missing calibration
-        raise SystemExit(f"yinyang_hardware: {err}") from None
+    except hardware.ForeignCalibrationError as err:
+        raise UserError(f"{err} Flag: --allow-foreign-calibration.") from None
+    except (ValueError, FileNotFoundError) as err:  # a missing or unreadable calibration
+        raise UserError(str(err)) from None
     announce(args, f"yinyang, method hardware: HardwareRecurrentLIF {5 * args.repeat}-"
                    f"{args.hidden}-{N_OUT} on the {args.backend} backend, EventProp at the "
                    f"observed spikes; calibration: {in_use}",
