@@ -39,18 +39,8 @@ from jaxtyping import Array, Float, Int
 
 from .surrogate import SuperSpike
 
-__all__ = [
-    "LIFParams",
-    "LIParams",
-    "LIFState",
-    "LIState",
-    "lif_step",
-    "li_step",
-    "lif_integrate",
-    "li_integrate",
-    "refractory_steps",
-    "concrete_float",
-]
+__all__ = ["LIFParams", "LIParams", "LIFState", "LIState", "lif_step", "li_step",
+           "lif_integrate", "li_integrate", "refractory_steps", "concrete_float"]
 
 
 _RESETS = ("value", "subtract")
@@ -58,25 +48,25 @@ _DEFAULT_SURROGATE = SuperSpike()
 
 
 # ---------------------------------------------------------------------------------- validation
-def concrete_float(value) -> float | None:
-    """``float(value)`` for a concrete scalar, else None (traced or array-valued: not checked)."""
+def _concrete_reduced(value, reduce) -> float | None:
+    """``reduce`` of a concrete value as a float, else None (traced: not checked)."""
     try:
         arr = np.asarray(value)
     except (TypeError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
         return None
     if arr.dtype == object or arr.size == 0:
         return None
-    return float(arr.min()) if arr.size > 1 else float(arr)
+    return float(reduce(arr))
+
+
+def concrete_float(value) -> float | None:
+    """``float(value)`` for a concrete scalar (the minimum of an array), else None (traced:
+    not checked)."""
+    return _concrete_reduced(value, np.min)
 
 
 def _concrete_max(value) -> float | None:
-    try:
-        arr = np.asarray(value)
-    except (TypeError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-        return None
-    if arr.dtype == object or arr.size == 0:
-        return None
-    return float(arr.max())
+    return _concrete_reduced(value, np.max)
 
 
 def _check_positive(owner: str, name: str, value) -> None:

@@ -34,19 +34,8 @@ from .functional import (
 from .surrogate import SuperSpike
 
 # the dynamics are re-exported here, where they lived before the functional/module split
-__all__ = [
-    "LIFParams",
-    "LIParams",
-    "LIFState",
-    "LIState",
-    "lif_step",
-    "li_step",
-    "lif_integrate",
-    "li_integrate",
-    "refractory_steps",
-    "LIF",
-    "LI",
-]
+__all__ = ["LIFParams", "LIParams", "LIFState", "LIState", "lif_step", "li_step",
+           "lif_integrate", "li_integrate", "refractory_steps", "LIF", "LI"]
 
 
 # ---------------------------------------------------------------------------------- validation

@@ -155,31 +155,25 @@ class RecurrentEventPropLIF(AbstractRecurrentLIF):
         )
 
 
-def recurrent_lif_fields(
-    where: str,
-    in_size: int,
-    size: int,
-    *,
-    params: LIFParams | None = None,
-    t_max: float,
-    max_spikes: int,
-    key: PRNGKeyArray | None = None,
-    mask: Float[ArrayLike, "size size"] | None = None,
-    mask_in: Float[ArrayLike, "in_size size"] | None = None,
-    weight_in: Float[ArrayLike, "in_size size"] | None = None,
-    weight_rec: Float[ArrayLike, "size size"] | None = None,
-    single_spike: bool = False,
-    init_mean: float = 2.0,
-    init_std: float = 1.0,
-    rec_init_mean: float = 0.0,
-    rec_init_std: float = 1.0,
-    dtype=None,
-    delay: Float[ArrayLike, "in_size size"] | None = None,
-    method: str = "auto",
-    stages: tuple[tuple[int, ...], ...] | None = None,
-) -> dict:
+#: the keyword arguments of a recurrent LIF population's constructor besides the sizes,
+#: ``t_max`` and ``max_spikes``, with their defaults (see `RecurrentEventPropLIF`)
+RECURRENT_LIF_OPTIONS = dict(
+    params=None, key=None, mask=None, mask_in=None, weight_in=None, weight_rec=None,
+    single_spike=False, init_mean=2.0, init_std=1.0, rec_init_mean=0.0, rec_init_std=1.0,
+    dtype=None, delay=None, method="auto", stages=None)
+
+
+def recurrent_lif_fields(where: str, in_size: int, size: int, *, t_max: float,
+                         max_spikes: int, **options) -> dict:
     """The fields of a recurrent LIF population (see `RecurrentEventPropLIF`), in declaration
-    order, from its constructor's arguments (checked; ``where`` names the class in errors)."""
+    order, from its constructor's arguments (checked; ``where`` names the class in errors).
+    ``options``: `RECURRENT_LIF_OPTIONS`, whose defaults fill the ones not given."""
+    unknown = sorted(set(options) - set(RECURRENT_LIF_OPTIONS))
+    if unknown:
+        raise TypeError(f"{where}: unexpected keyword arguments {unknown}.")
+    (params, key, mask, mask_in, weight_in, weight_rec, single_spike, init_mean, init_std,
+     rec_init_mean, rec_init_std, dtype, delay, method, stages) = (
+        {**RECURRENT_LIF_OPTIONS, **options}[k] for k in RECURRENT_LIF_OPTIONS)
     params = LIFParams() if params is None else params
     if not isinstance(params, LIFParams):
         raise TypeError(f"{where}: `params` must be event.LIFParams, got "
