@@ -149,6 +149,8 @@ def _model_figures(run, hooks, grid: int, skipped: dict[str, str]):
     import jax
     import jax.numpy as jnp
 
+    from ..train import named_keys
+
     title = _title(run)
     yield "weights.png", weights_figure(hooks.weights(run.model), title)
     if hooks.no_forward is not None:
@@ -167,7 +169,8 @@ def _model_figures(run, hooks, grid: int, skipped: dict[str, str]):
 
     @eqx.filter_jit
     def forward(model, x_in, one, key):  # one program: the batch and the first test sample
-        k_all, k_one = jax.random.split(key)
+        keys = named_keys(key, ("batch", "sample"))
+        k_all, k_one = keys["batch"], keys["sample"]
         return hooks.readout(model, x_in, k_all), hooks.record(model, one, k_one)
 
     values, rec = forward(run.model, x_in, one, jax.random.PRNGKey(0))

@@ -14,12 +14,24 @@ import jax
 import optax
 
 from .. import data
-from ..train import fit, make_optimizer, write_results
+from ..train import fit, make_optimizer, named_keys, write_results
 from .args import config_of
 from .figures import draw_figures
 
-__all__ = ["scale_updates", "unit_factors", "fit_task", "run_yinyang", "run_splits", "finish",
-           "dump"]
+__all__ = ["RUN_KEYS", "run_keys", "scale_updates", "unit_factors", "fit_task", "run_yinyang",
+           "run_splits", "finish", "dump"]
+
+
+#: The roles of a task run's key ``PRNGKey(seed)``, split once (`train.named_keys`): the
+#: first three are the Yin-Yang splits' (`data.yinyang_splits` draws train / val / test from
+#: ``split(PRNGKey(seed), 3)``, the same keys), then the model's initialisation and `train.fit`'s
+#: key (shuffling, step and evaluation keys). No two roles share a key.
+RUN_KEYS = ("data_train", "data_val", "data_test", "model", "fit")
+
+
+def run_keys(seed: int) -> dict:
+    """``PRNGKey(seed)`` split into `RUN_KEYS` (every task derives its keys from these)."""
+    return named_keys(jax.random.PRNGKey(seed), RUN_KEYS)
 
 
 def scale_updates(factors) -> optax.GradientTransformation:
@@ -80,8 +92,8 @@ def run_splits(args: argparse.Namespace, splits: dict, *, encode, build_model, m
     `train.fit`). Returns the results (also written to ``args.out``)."""
     t0 = time.perf_counter() if t0 is None else t0
     sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
-    k_model, k_shuffle = jax.random.split(jax.random.PRNGKey(args.seed))
-    model = build_model(k_model, args)
+    keys = run_keys(args.seed)
+    model = build_model(keys["model"], args)
     loss_fn, predict_fn = make_fns(args)
     steps_per_epoch = sets["train"][1].shape[0] // args.batch_size
     base = make_optimizer(args.lr, args.epochs, steps_per_epoch,
@@ -89,7 +101,7 @@ def run_splits(args: argparse.Namespace, splits: dict, *, encode, build_model, m
                           clip_norm=getattr(args, "clip_norm", None),
                           final_lr_fraction=getattr(args, "final_lr_fraction", 0.05))
     optimizer = optax.chain(base, scale_updates(step_factors(model, args)))
-    return fit_task(args, model, loss_fn, predict_fn, sets, optimizer, k_shuffle, t0,
+    return fit_task(args, model, loss_fn, predict_fn, sets, optimizer, keys["fit"], t0,
                     **fit_kwargs)
 
 def finish(args: argparse.Namespace, results: dict) -> dict:

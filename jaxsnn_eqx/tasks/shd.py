@@ -71,7 +71,7 @@ from ..data.shd import CLASS_NAMES, N_CLASSES
 from ..spikes import Spikes
 from ..train import write_results
 from .args import announce, base_parser, positive_float
-from .recipe import finish, run_splits, unit_factors
+from .recipe import finish, run_keys, run_splits, unit_factors
 from .runs import Activity, FigureHooks, spike_list
 from .shd_flags import (
     METHODS,
@@ -400,7 +400,7 @@ def run(args: argparse.Namespace) -> dict:
     _print_data(data.report)
     extra = {}
     if a.method == "eventprop" and a.probe:
-        k_model, _ = jax.random.split(jax.random.PRNGKey(a.seed))
+        k_model = run_keys(a.seed)["model"]  # the model training starts from
         x_train = data.splits["train"][0]
         n = min(PROBE_SAMPLES, x_train.time.shape[0])
         extra["probe"] = probe(build_model(k_model, a), x_train[:n], a)

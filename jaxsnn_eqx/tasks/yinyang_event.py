@@ -37,6 +37,7 @@ import jax.numpy as jnp
 
 from .. import data, event
 from ..containers import Sequential
+from ..train import named_keys
 from .args import announce, base_parser
 from .event_net import add_ttfs_arguments
 from .recipe import finish, run_yinyang, unit_factors
@@ -66,6 +67,9 @@ __all__ = [
 DEFAULTS = dict(out="runs/yinyang_eventprop", seed=0, epochs=300, batch_size=16, lr=1e-2,
                 select="last")
 N_OUT = 3
+# The roles of `build_model`'s key (`train.named_keys`: split once): the input -> hidden weights,
+# the hidden -> output weights, the initial delays.
+MODEL_KEYS = ("hidden", "output", "delay")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -166,14 +170,14 @@ def encode(x: jax.Array, args: argparse.Namespace):
 def build_model(key: jax.Array, args: argparse.Namespace):
     """``RecurrentEventPropLIF`` (masked to 5-hidden-3) or, with ``--layered``, two layers
     (`event.LIF` for analytical gradients, `event.EventPropLIF` for EventProp)."""
-    k1, k2 = jax.random.split(key)
+    keys = named_keys(key, MODEL_KEYS)
+    k1, k2 = keys["hidden"], keys["output"]
     p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
     n_in, h = 5, args.hidden
     delay = None
     if args.delays:  # per connection, input -> hidden (own key: the weights stay as without)
         n_to = h if args.layered else h + N_OUT
-        delay = jax.random.uniform(jax.random.fold_in(key, 1), (n_in, n_to),
-                                   maxval=args.delay_init)
+        delay = jax.random.uniform(keys["delay"], (n_in, n_to), maxval=args.delay_init)
     if args.layered:
         common = dict(params=p, t_max=args.t_max, single_spike=True)
         layer = event.LIF if args.gradient == "analytical" else event.EventPropLIF

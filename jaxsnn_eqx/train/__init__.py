@@ -16,10 +16,12 @@ The package, one concern per module:
 * `run_folder`: the run folder (`RunFolder`: manifest, atomic checkpoints, resume, crash
   recovery), `write_results`, `load_results`, `load_model`.
 * `progress`: what `fit` reports while it trains (`ProgressPrinter`).
+* `keys`: the one key scheme (`named_keys`: split once, name the parts; `indexed_key`).
 * `loop`: `fit`, the pipeline over the others.
 """
 
-from .compiled import LossFn, PredictFn, evaluate
+from .compiled import FIT_KEYS, LossFn, PredictFn, evaluate, fit_keys
+from .keys import indexed_key, named_keys
 from .loop import fit
 from .optim import make_optimizer
 from .progress import FitCallback, ProgressPrinter
@@ -41,5 +43,5 @@ __all__ = [
     "fit", "evaluate", "make_optimizer", "load_results", "load_model", "write_results",
     "init_distributed", "RunFolderError", "IGNORED_ON_RESUME", "MANIFEST_FORMAT", "MANIFEST",
     "CHECKPOINTS", "RUN_FILES", "RunFolder", "FitCallback", "ProgressPrinter", "LossFn",
-    "PredictFn",
+    "PredictFn", "named_keys", "indexed_key", "fit_keys", "FIT_KEYS",
 ]

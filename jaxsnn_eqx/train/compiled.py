@@ -22,10 +22,11 @@ import optax
 from jax.sharding import Mesh
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, Scalar
 
+from .keys import indexed_key, named_keys
 from .sharding import batch_splitter, data_mesh, place, replicated
 
 __all__ = ["LossFn", "PredictFn", "evaluate", "make_evaluator", "n_samples", "CompiledEpoch",
-           "EVALUATOR_CACHE_SIZE"]
+           "EVALUATOR_CACHE_SIZE", "FIT_KEYS", "fit_keys"]
 
 LossFn = Callable[[Any, Any, Int[Array, " batch"]], Scalar]
 PredictFn = Callable[[Any, Any], Int[Array, " batch"]]
@@ -275,6 +276,16 @@ def check_finite_epoch(losses: Float[np.ndarray, " steps"], finite: Bool[np.ndar
     )
 
 
+#: The roles of `fit`'s ``key`` (`named_keys`): shuffling, per-step keys (``with_key``) and
+#: the evaluation keys (``with_key``; split again into ``val`` and ``test``).
+FIT_KEYS = ("shuffle", "steps", "eval")
+
+
+def fit_keys(key: PRNGKeyArray) -> dict[str, PRNGKeyArray]:
+    """`fit`'s ``key`` split into its roles, `FIT_KEYS`."""
+    return named_keys(key, FIT_KEYS)
+
+
 class CompiledEpoch:
     """One epoch of training compiled ahead of time for the given model, optimizer state and
     training data (`epoch_fn`; for ``mesh``: replicated in and out, each minibatch split).
@@ -285,8 +296,10 @@ class CompiledEpoch:
     ``(dyn, opt_state, row)`` with ``row = {"epoch": e + 1, "train_loss", "seconds"}``: the
     mean loss over the steps and the run time measured after the device finished.
 
-    Shuffling: epoch ``e`` draws ``permutation(fold_in(key, e), n_train)`` and its step keys
-    from ``fold_in(fold_in(key, e), 1)``.
+    Keys (`keys`): ``key`` is split once into ``shuffle`` and ``steps`` (`FIT_KEYS`); epoch
+    ``e`` draws ``permutation(indexed_key(shuffle, e), n_train)`` and its step keys from
+    ``indexed_key(steps, e)`` (two families with their own roots: no step key equals a key
+    the permutation draws with).
     """
 
     def __init__(self, static, dyn, opt_state, train: tuple[Any, Array], key: PRNGKeyArray, *,
@@ -296,6 +309,7 @@ class CompiledEpoch:
         x, y = train
         y = jnp.asarray(y)
         self.n, self.key, self.mesh, self.out = y.shape[0], key, mesh, out
+        self.keys = fit_keys(key)
         self.static = static
         epoch, self.names = epoch_fn(static, loss_fn, optimizer, batch_size, post_update,
                                      with_key, check_finite, mesh)
@@ -311,9 +325,8 @@ class CompiledEpoch:
         self.dyn, self.opt_state, self.x, self.y = dyn, opt_state, x, y
 
     def __call__(self, e: int, dyn, opt_state) -> tuple[Any, Any, dict]:
-        k_epoch = jax.random.fold_in(self.key, e)
-        perm = jax.random.permutation(k_epoch, self.n)
-        k_steps = jax.random.fold_in(k_epoch, 1)
+        perm = jax.random.permutation(indexed_key(self.keys["shuffle"], e), self.n)
+        k_steps = indexed_key(self.keys["steps"], e)
         if self.mesh is not None:
             perm, k_steps = place((perm, k_steps), replicated(self.mesh))
         t = time.perf_counter()

@@ -17,7 +17,8 @@ import optax
 from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
-from .compiled import CompiledEpoch, LossFn, PredictFn, make_evaluator, n_samples
+from .compiled import CompiledEpoch, LossFn, PredictFn, fit_keys, make_evaluator, n_samples
+from .keys import named_keys
 from .progress import FitCallback, ProgressPrinter
 from .run_folder import RunFolder, to_json
 from .sharding import barrier, data_mesh, is_writer
@@ -66,7 +67,9 @@ def fit(
         optimizer: an optax transformation (see `make_optimizer`).
         epochs: number of passes over ``train``; each drops the last incomplete batch.
         batch_size: samples per step.
-        key: shuffling key; epoch ``e`` shuffles with ``fold_in(key, e)`` (so resuming is exact).
+        key: the run's key, split once into its roles (`train.keys`; ``shuffle``, ``steps``,
+            ``eval``): epoch ``e`` shuffles with ``indexed_key(shuffle, e)`` (so resuming is
+            exact).
         out: run folder (see `jaxsnn_eqx.train.run_folder`), saved after every epoch; None:
             nothing saved.
         config: JSON-serialisable description of the run, saved in ``results.json`` and
@@ -285,10 +288,14 @@ def train_epochs(run_epoch: CompiledEpoch, model, dyn, opt_state, epochs: range,
 def evaluators(model, predict_fn: PredictFn, val, test, batch_size: int,
                key: PRNGKeyArray | None, mesh: Mesh | None):
     """``(eval_val, eval_test)``: compiled ``model -> accuracy`` on ``val`` and ``test`` (None
-    for a set not given). With ``key`` (``with_key``), the two draw their batch keys from
-    ``split(fold_in(key, 0x7FFFFFFF))``, the same every epoch."""
-    k_val, k_test = (jax.random.split(jax.random.fold_in(key, 0x7FFFFFFF)) if key is not None
-                     else (None, None))
+    for a set not given). With ``key`` (``with_key``; `fit`'s key), the two draw their batch
+    keys from the ``val`` and ``test`` parts of its ``eval`` role (`fit_keys`), the same every
+    epoch."""
+    if key is not None:
+        k = named_keys(fit_keys(key)["eval"], ("val", "test"))
+        k_val, k_test = k["val"], k["test"]
+    else:
+        k_val = k_test = None
     eval_val = make_evaluator(model, predict_fn, val, batch_size, k_val, mesh) if val else None
     eval_test = (make_evaluator(model, predict_fn, test, batch_size, k_test, mesh) if test
                  else None)
