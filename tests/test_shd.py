@@ -232,3 +232,29 @@ def test_figures_of_a_saved_run(method, shd_dir, tmp_path, capsys, monkeypatch):
     names = _figures(tmp_path, monkeypatch)
     assert {"training.png", "weights.png", "raster.png"} <= names
     assert ("spike_times.png" if method == "eventprop" else "membrane.png") in names
+
+
+def _budget_flags(folder, out):
+    # max_spikes = ceil(0.5 Hz x 8 hidden x 1 s) = 4 per sample: strong inputs overflow it
+    return ["--method", "eventprop", "--data-dir", str(folder), *TINY, "--out", str(out),
+            "--max-rate", "0.5", "--init-hidden", "3", "1"]
+
+
+def test_spike_budget_overflow_in_training_is_one_line(shd_dir, tmp_path):
+    """A task run with a tiny spike budget: one line on stderr (not JAX's callback traceback
+    and Equinox's boilerplate, nor the failure raised again at exit), exit status 2."""
+    folder, _ = shd_dir
+    proc = subprocess.run([sys.executable, "-m", "jaxsnn_eqx.tasks.shd", "--no-probe",
+                           *_budget_flags(folder, tmp_path / "run")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "max_spikes=4" in proc.stderr and "--max-rate" in proc.stderr
+
+
+def test_spike_budget_overflow_in_the_probe_is_one_line(shd_dir, tmp_path, capfd):
+    folder, _ = shd_dir
+    assert cli.main(["train", "shd", *_budget_flags(folder, tmp_path / "run")]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("jaxsnn-eqx: error: before training") and "max_spikes=4" in err

@@ -151,3 +151,31 @@ def test_task_flags_have_help_and_defaults_and_are_checked(capsys):
         assert err.value.code == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert expected in lines[-1] and lines[-1].count("error:") == 1
+
+
+def test_a_failed_model_check_is_one_line(capfd):
+    """A spike buffer too small (``max_spikes=2`` for strongly driven neurons) inside `fit`:
+    a `ModelCheckError` whose message is the layer's, one line, and no logged callback
+    traceback."""
+    from jaxsnn_eqx import event
+    from jaxsnn_eqx.containers import Sequential
+    from jaxsnn_eqx.train import ModelCheckError
+
+    k = jax.random.PRNGKey(0)
+    p = event.LIFParams(tau_mem=1e-2, tau_syn=5e-3, v_th=1.0)
+    net = Sequential([event.LIF(5, 50, params=p, t_max=2e-2, max_spikes=2, key=k,
+                                init_mean=10.0, init_std=1.0)])
+    x, y = data.yinyang(k, 32)
+    s = data.encode_latency(x, t_early=0.0, t_late=1e-2, bias_time=0.0)
+
+    def loss(m, x, y):
+        t = jax.vmap(lambda s: m(s).time)(x)
+        return jnp.mean(jnp.where(jnp.isfinite(t), t, 0.0))
+
+    with pytest.raises(ModelCheckError) as info:
+        fit(net, loss, lambda m, x: jnp.zeros(x.time.shape[0], jnp.int32), (s, y),
+            optimizer=optax.adam(1e-3), epochs=1, batch_size=16, key=k, progress=False)
+    message = str(info.value)
+    assert message.startswith("LIF(5->50): a neuron emitted more than 2 spikes")
+    assert "\n" not in message and "increase max_spikes" in message
+    assert "pure_callback" not in capfd.readouterr().err

@@ -13,10 +13,12 @@ __all__ = ["user_error_types", "guarded", "task_entry"]
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
-    """`errors.USER_ERRORS` plus the run-folder errors of `train` (when it defines them)."""
+    """`errors.USER_ERRORS` plus the run-folder errors of `train` and its failed model checks
+    (`train.ModelCheckError`: e.g. a spike buffer too small; when it defines them)."""
     from .. import train
 
-    extra = tuple(getattr(train, name) for name in ("RunFolderError", "CheckpointError")
+    extra = tuple(getattr(train, name) for name in ("RunFolderError", "CheckpointError",
+                                                    "ModelCheckError")
                   if isinstance(getattr(train, name, None), type))
     return USER_ERRORS + extra
 

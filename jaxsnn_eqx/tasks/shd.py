@@ -69,7 +69,7 @@ from ..containers import Recurrent, Sequential
 from ..data import shd as shd_data
 from ..data.shd import CLASS_NAMES, N_CLASSES
 from ..spikes import Spikes
-from ..train import write_results
+from ..train import surface_checks, write_results
 from .args import announce, base_parser, positive_float
 from .recipe import finish, run_keys, run_splits, unit_factors
 from .runs import Activity, FigureHooks, spike_list
@@ -368,8 +368,9 @@ def probe(model, x: Spikes, args: argparse.Namespace) -> dict:
     ``silent_fraction`` (neurons silent on every sample), ``budget``. Raises the one-line budget
     error when a sample overflows the budget."""
     try:
-        counts = np.asarray(eqx.filter_jit(lambda m, s: jax.vmap(m.layers[0])(s).counts(
-            args.hidden))(model, x))
+        with surface_checks():
+            counts = np.asarray(eqx.filter_jit(lambda m, s: jax.vmap(m.layers[0])(s).counts(
+                args.hidden))(model, x))
     except Exception as err:  # noqa: BLE001 - an overflow becomes a one-line error
         new = _budget_error(err, args, "before training")
         if new is None:

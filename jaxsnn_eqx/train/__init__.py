@@ -20,7 +20,15 @@ The package, one concern per module:
 * `loop`: `fit`, the pipeline over the others.
 """
 
-from .compiled import FIT_KEYS, LossFn, PredictFn, evaluate, fit_keys
+from .compiled import (
+    FIT_KEYS,
+    LossFn,
+    ModelCheckError,
+    PredictFn,
+    evaluate,
+    fit_keys,
+    surface_checks,
+)
 from .keys import indexed_key, named_keys
 from .loop import fit
 from .optim import make_optimizer
@@ -44,4 +52,5 @@ __all__ = [
     "init_distributed", "RunFolderError", "IGNORED_ON_RESUME", "MANIFEST_FORMAT", "MANIFEST",
     "CHECKPOINTS", "RUN_FILES", "RunFolder", "FitCallback", "ProgressPrinter", "LossFn",
     "PredictFn", "named_keys", "indexed_key", "fit_keys", "FIT_KEYS",
+    "ModelCheckError", "surface_checks",
 ]

@@ -7,6 +7,9 @@ or a batched `Spikes`), ``y`` the integer labels, shape ``(n,)``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -26,7 +29,8 @@ from .keys import indexed_key, named_keys
 from .sharding import batch_splitter, data_mesh, place, replicated
 
 __all__ = ["LossFn", "PredictFn", "evaluate", "make_evaluator", "n_samples", "CompiledEpoch",
-           "EVALUATOR_CACHE_SIZE", "FIT_KEYS", "fit_keys"]
+           "EVALUATOR_CACHE_SIZE", "FIT_KEYS", "fit_keys", "ModelCheckError", "check_message",
+           "surface_checks"]
 
 LossFn = Callable[[Any, Any, Int[Array, " batch"]], Scalar]
 PredictFn = Callable[[Any, Any], Int[Array, " batch"]]
@@ -62,6 +66,78 @@ def n_samples(data: tuple[Any, Array], name: str) -> int:
                 f"of labels), got a leaf of shape {jnp.shape(leaf)}."
             )
     return n
+
+
+# ----------------------------------------------------------------------------- model checks
+
+
+class ModelCheckError(RuntimeError):
+    """A check inside the model (`equinox.error_if`, e.g. a spike buffer ``max_spikes`` too
+    small for the spikes that occur) failed while `fit` trained or evaluated. The message is
+    the check's own, one line, without JAX's and Equinox's runtime boilerplate (set
+    ``JAXSNN_EQX_TRACEBACK=1`` in the console script for the whole chain)."""
+
+
+_CHECK = re.compile(r"EquinoxRuntimeError: (.+?)(?:\n\s*\n|\Z)", re.DOTALL)
+
+
+def check_message(err: BaseException) -> str | None:
+    """The message of the failed `equinox.error_if` check that ``err`` carries (one line), or
+    None when ``err`` is not such a failure."""
+    text = str(err)
+    match = _CHECK.search(text)
+    if match is None and type(err).__name__.endswith("EquinoxRuntimeError"):
+        match = re.match(r"(.+?)(?:\n\s*\n|\Z)", text, re.DOTALL)
+    if match is None:
+        return None
+    return " ".join(match.group(1).split())
+
+
+class _DropCheckLog(logging.Filter):
+    """Drops JAX's log record of a failed host callback that is a failed Equinox check (its
+    message reaches the caller as a `ModelCheckError`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or check_message(exc) is None
+
+
+def _forget_failed_effects() -> None:
+    """After a failed check: wait for the computations with side effects and drop their
+    runtime tokens, which hold the failure (else JAX raises it again at interpreter exit, a
+    traceback after the one-line error). Uses JAX internals where they are; else nothing."""
+    try:
+        jax.effects_barrier()
+    except Exception:  # noqa: BLE001 - the failure already reported
+        try:
+            from jax._src import dispatch
+
+            dispatch.runtime_tokens.clear()
+        except (ImportError, AttributeError):
+            pass
+
+
+@contextlib.contextmanager
+def surface_checks():
+    """Run compiled code so that a failed `equinox.error_if` check raises a `ModelCheckError`
+    with the check's message alone (and JAX does not log the callback's traceback)."""
+    log = logging.getLogger("jax._src.callback")
+    drop = _DropCheckLog()
+    log.addFilter(drop)
+    try:
+        yield
+    except ModelCheckError:
+        raise
+    except Exception as err:
+        message = check_message(err)
+        if message is None:
+            raise
+        _forget_failed_effects()
+        new = ModelCheckError(message)
+        new.original = err  # the whole chain, for debugging
+        raise new from None
+    finally:
+        log.removeFilter(drop)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -167,7 +243,8 @@ def make_evaluator(model: Any, predict_fn: PredictFn, data: tuple[Any, Array],
         dyn, _ = eqx.partition(model, eqx.is_array)
         if mesh is not None:
             dyn = place(dyn, replicated(mesh))
-        return float(compiled(dyn, *args)) / n
+        with surface_checks():
+            return float(compiled(dyn, *args)) / n
 
     return run
 
@@ -330,9 +407,10 @@ class CompiledEpoch:
         if self.mesh is not None:
             perm, k_steps = place((perm, k_steps), replicated(self.mesh))
         t = time.perf_counter()
-        dyn, opt_state, losses, finite = self.compiled(dyn, opt_state, self.x, self.y, perm,
-                                                       k_steps)
-        losses = np.asarray(jax.block_until_ready(losses))
+        with surface_checks():
+            dyn, opt_state, losses, finite = self.compiled(dyn, opt_state, self.x, self.y,
+                                                           perm, k_steps)
+            losses = np.asarray(jax.block_until_ready(losses))
         seconds = time.perf_counter() - t
         check_finite_epoch(losses, np.asarray(finite), self.names, e + 1, self.out)
         return dyn, opt_state, {"epoch": e + 1, "train_loss": float(losses.mean()),

@@ -115,6 +115,8 @@ def fit(
         RunFolderError: ``out`` cannot be started or resumed as asked (see
             `jaxsnn_eqx.train.run_folder`).
         FloatingPointError: a non-finite loss, gradient or parameter.
+        ModelCheckError: a check inside the model (`equinox.error_if`, e.g. a spike buffer
+            too small) failed; the message is the check's, one line.
     """
     n_train = check_arguments(train, val, test, epochs=epochs, batch_size=batch_size,
                               select=select, out=out, resume=resume, overwrite=overwrite,
