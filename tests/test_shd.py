@@ -258,3 +258,20 @@ def test_spike_budget_overflow_in_the_probe_is_one_line(shd_dir, tmp_path, capfd
     err = capfd.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     assert err.startswith("jaxsnn-eqx: error: before training") and "max_spikes=4" in err
+
+
+def test_default_batch_larger_than_the_training_split_is_clamped(tmp_path, capsys):
+    """64 training samples, 16 held out: the discrete default batch (64) is more than the 48
+    left; the run trains with batches of 48 and says so (it ended in a traceback)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _write(folder / "shd_train.h5", *_samples(64, 0))
+    _write(folder / "shd_test.h5", *_samples(20, 1))
+    out = tmp_path / "run"
+    assert cli.main(["train", "shd", "--method", "discrete", "--data-dir", str(folder),
+                     "--n-val", "16", "--epochs", "1", "--hidden", "8", "--t-max", "0.5",
+                     "--dt", "4e-3", "--no-plot", "--no-progress", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "--batch-size 64 is more than the 48 training samples" in text
+    res = json.loads((out / "results.json").read_text())
+    assert res["config"]["batch_size"] == 48 and len(res["epochs"]) == 1

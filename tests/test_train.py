@@ -179,3 +179,25 @@ def test_a_failed_model_check_is_one_line(capfd):
     assert message.startswith("LIF(5->50): a neuron emitted more than 2 spikes")
     assert "\n" not in message and "increase max_spikes" in message
     assert "pure_callback" not in capfd.readouterr().err
+
+
+def test_fit_argument_errors_are_user_errors_of_one_line(capsys):
+    """Every argument error of `fit` is a `FitArgumentError` (a ValueError) that the console
+    script and the tasks print as one line with exit status 2."""
+    from jaxsnn_eqx.tasks.entry import guarded
+    from jaxsnn_eqx.train import FitArgumentError
+
+    train, _, _ = _problem(40)
+    opt = make_optimizer(1e-2, 1, 1)
+    kw = dict(optimizer=opt, key=jax.random.PRNGKey(0), progress=False)
+    bad = [dict(epochs=1, batch_size=64), dict(epochs=-1, batch_size=8),
+           dict(epochs=1, batch_size=8, select="best"), dict(epochs=1, batch_size=8, devices=99),
+           dict(epochs=1, batch_size=8, resume=True)]
+    for extra in bad:
+        with pytest.raises(FitArgumentError):
+            fit(_model(), _loss, _predict, train, **kw, **extra)
+        assert guarded(fit, _model(), _loss, _predict, train, **kw, **extra) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("jaxsnn-eqx: error: fit:"), err
+    with pytest.raises(FitArgumentError):
+        make_optimizer(0.0, 1, 1)

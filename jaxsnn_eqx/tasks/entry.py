@@ -13,12 +13,13 @@ __all__ = ["user_error_types", "guarded", "task_entry"]
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
-    """`errors.USER_ERRORS` plus the run-folder errors of `train` and its failed model checks
+    """`errors.USER_ERRORS` plus the run-folder errors of `train`, its argument errors
+    (`train.FitArgumentError`: settings `fit` cannot train with) and its failed model checks
     (`train.ModelCheckError`: e.g. a spike buffer too small; when it defines them)."""
     from .. import train
 
     extra = tuple(getattr(train, name) for name in ("RunFolderError", "CheckpointError",
-                                                    "ModelCheckError")
+                                                    "ModelCheckError", "FitArgumentError")
                   if isinstance(getattr(train, name, None), type))
     return USER_ERRORS + extra
 

@@ -18,7 +18,8 @@ from ..train import fit, make_optimizer, named_keys, write_results
 from .args import config_of
 from .figures import draw_figures
 
-__all__ = ["RUN_KEYS", "run_keys", "scale_updates", "unit_factors", "fit_task", "run_yinyang",
+__all__ = ["RUN_KEYS", "run_keys", "clamp_batch", "scale_updates", "unit_factors", "fit_task",
+           "run_yinyang",
            "run_splits", "finish", "dump"]
 
 
@@ -92,6 +93,7 @@ def run_splits(args: argparse.Namespace, splits: dict, *, encode, build_model, m
     `train.fit`). Returns the results (also written to ``args.out``)."""
     t0 = time.perf_counter() if t0 is None else t0
     sets = {name: (encode(x, args), y) for name, (x, y) in splits.items()}
+    clamp_batch(args, int(sets["train"][1].shape[0]))
     keys = run_keys(args.seed)
     model = build_model(keys["model"], args)
     loss_fn, predict_fn = make_fns(args)
@@ -103,6 +105,21 @@ def run_splits(args: argparse.Namespace, splits: dict, *, encode, build_model, m
     optimizer = optax.chain(base, scale_updates(step_factors(model, args)))
     return fit_task(args, model, loss_fn, predict_fn, sets, optimizer, keys["fit"], t0,
                     **fit_kwargs)
+
+def clamp_batch(args: argparse.Namespace, n_train: int) -> None:
+    """A ``--batch-size`` above the ``n_train`` training samples (e.g. a small data folder)
+    becomes the largest batch that fits (a multiple of ``--devices``), with a printed notice;
+    the run saves the batch size it used. Fewer samples than devices: left to `train.fit`,
+    which says so."""
+    devices = getattr(args, "devices", 1)
+    split = jax.device_count() if devices in (0, None) else devices
+    if args.batch_size <= n_train or n_train < split:
+        return
+    batch = n_train // split * split
+    print(f"note: --batch-size {args.batch_size} is more than the {n_train} training samples: "
+          f"training with batches of {batch} (pass --batch-size to choose)", flush=True)
+    args.batch_size = batch
+
 
 def finish(args: argparse.Namespace, results: dict) -> dict:
     """Print the closing summary of a task run and return ``results``."""

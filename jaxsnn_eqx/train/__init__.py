@@ -20,6 +20,7 @@ The package, one concern per module:
 * `loop`: `fit`, the pipeline over the others.
 """
 
+from .arguments import FitArgumentError
 from .compiled import (
     FIT_KEYS,
     LossFn,
@@ -52,5 +53,5 @@ __all__ = [
     "init_distributed", "RunFolderError", "IGNORED_ON_RESUME", "MANIFEST_FORMAT", "MANIFEST",
     "CHECKPOINTS", "RUN_FILES", "RunFolder", "FitCallback", "ProgressPrinter", "LossFn",
     "PredictFn", "named_keys", "indexed_key", "fit_keys", "FIT_KEYS",
-    "ModelCheckError", "surface_checks",
+    "ModelCheckError", "surface_checks", "FitArgumentError",
 ]

@@ -25,6 +25,7 @@ import optax
 from jax.sharding import Mesh
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, Scalar
 
+from .arguments import FitArgumentError
 from .keys import indexed_key, named_keys
 from .sharding import batch_splitter, data_mesh, place, replicated
 
@@ -55,13 +56,13 @@ def n_samples(data: tuple[Any, Array], name: str) -> int:
     x, y = data
     y = jnp.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"fit: labels of `{name}` must have shape (n,), got {y.shape}.")
+        raise FitArgumentError(f"fit: labels of `{name}` must have shape (n,), got {y.shape}.")
     n = y.shape[0]
     if n == 0:
-        raise ValueError(f"fit: `{name}` is empty.")
+        raise FitArgumentError(f"fit: `{name}` is empty.")
     for leaf in jtu.tree_leaves(x):
         if jnp.shape(leaf)[:1] != (n,):
-            raise ValueError(
+            raise FitArgumentError(
                 f"fit: every leaf of X in `{name}` needs a leading axis of {n} samples (the number "
                 f"of labels), got a leaf of shape {jnp.shape(leaf)}."
             )

@@ -17,6 +17,7 @@ import optax
 from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
+from .arguments import FitArgumentError
 from .compiled import CompiledEpoch, LossFn, PredictFn, fit_keys, make_evaluator, n_samples
 from .keys import named_keys
 from .progress import FitCallback, ProgressPrinter
@@ -177,14 +178,14 @@ def check_arguments(train, val, test, *, epochs: int, batch_size: int, select: s
         ValueError, TypeError: naming the argument and what it must be.
     """
     if select not in ("last", "best_val"):
-        raise ValueError(f"fit: `select` must be 'last' or 'best_val', got {select!r}.")
+        raise FitArgumentError(f"fit: `select` must be 'last' or 'best_val', got {select!r}.")
     if select == "best_val" and val is None:
-        raise ValueError("fit: `select='best_val'` needs a validation set `val`.")
+        raise FitArgumentError("fit: `select='best_val'` needs a validation set `val`.")
     if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"fit: `epochs` must be a non-negative integer, got {epochs!r}.")
+        raise FitArgumentError(f"fit: `epochs` must be a non-negative integer, got {epochs!r}.")
     n_train = n_samples(train, "train")
     if not isinstance(batch_size, int) or not 0 < batch_size <= n_train:
-        raise ValueError(
+        raise FitArgumentError(
             f"fit: `batch_size` must be an integer in [1, {n_train}] (the training set size), "
             f"got {batch_size!r}."
         )
@@ -193,11 +194,13 @@ def check_arguments(train, val, test, *, epochs: int, batch_size: int, select: s
     if test is not None:
         n_samples(test, "test")
     if resume and out is None:
-        raise ValueError("fit: `resume=True` needs `out`, the folder of the run to resume.")
+        raise FitArgumentError("fit: `resume=True` needs `out`, the folder of the run to resume.")
     if resume and overwrite:
-        raise ValueError("fit: `resume=True` and `overwrite=True` exclude each other; pick one.")
+        raise FitArgumentError(
+            "fit: `resume=True` and `overwrite=True` exclude each other; pick one.")
     if extend and not resume:
-        raise ValueError("fit: `extend=True` lengthens a saved run, so it needs `resume=True`.")
+        raise FitArgumentError(
+            "fit: `extend=True` lengthens a saved run, so it needs `resume=True`.")
     return n_train
 
 
