@@ -20,13 +20,14 @@ import sys
 
 from .errors import UserError
 from .tasks import registry
+from .tasks.args import Parser
 from .tasks.entry import guarded, task_entry
 
 __all__ = ["main", "task_entry", "UserError"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="jaxsnn-eqx", description=__doc__.split("\n\n")[0],
         epilog="Run 'jaxsnn-eqx train yinyang|digits --method METHOD --help' for a method's "
                "flags.")

@@ -103,3 +103,20 @@ def test_unknown_option_is_refused(capsys):
         cli.main(["train", "yinyang", "--method", "discrete", "--hiden", "3"])
     assert info.value.code == 2
     assert "unrecognized arguments: --hiden" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["train", "yinyang", "--method", "discrete", "--epoch", "5"], "--epoch"),
+    (["train", "yinyang", "--method", "analytical", "--grad", "analytical"], "--grad"),
+    (["train", "shd", "--method", "discrete", "--data", "x"], "--data"),
+    (["train", "digits", "--meth", "discrete"], "--meth"),
+    (["plot", "runs/x", "--ou", "y"], "--ou"),
+])
+def test_abbreviated_flags_are_refused_in_short(argv, flag, capsys):
+    """``--epoch 5`` ran as ``--epochs 5``: no parser takes abbreviations; the error is the
+    message and a pointer to --help, not the usage of every flag."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and "--help" in err and len(err.strip().splitlines()) <= 2, err

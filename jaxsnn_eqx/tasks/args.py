@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jax
 
-__all__ = ["positive_int", "positive_float", "TaskParser", "base_parser", "config_of",
+__all__ = ["positive_int", "positive_float", "Parser", "TaskParser", "base_parser", "config_of",
            "announce"]
 
 
@@ -27,9 +27,22 @@ def positive_float(text: str) -> float:
     return value
 
 
-class TaskParser(argparse.ArgumentParser):
-    """`argparse.ArgumentParser` that also checks the common flags against each other (a clear
-    one-line error, not a traceback later)."""
+class Parser(argparse.ArgumentParser):
+    """`argparse.ArgumentParser` for every parser of the package: no abbreviated flags
+    (``--epoch 5`` is an error, not ``--epochs 5``) and short usage errors (the error and a
+    pointer to ``--help``, not the usage line of every flag)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n  (see '{self.prog} --help')\n")
+
+
+class TaskParser(Parser):
+    """`Parser` that also checks the common flags against each other (a clear one-line error,
+    not a traceback later)."""
 
     def parse_known_args(self, args=None, namespace=None):
         ns, rest = super().parse_known_args(args, namespace)

@@ -131,7 +131,7 @@ def parser_for(method: str, **defaults) -> argparse.ArgumentParser:
 
 def _method_of(argv: list[str] | None, method: str | None) -> str:
     """``--method`` of ``argv`` if given (``python -m``), else ``method``, else eventprop."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--method", choices=METHODS, default=None)
     known, _ = pre.parse_known_args(argv)
     if known.method is not None and method is not None and known.method != method:

@@ -333,7 +333,7 @@ METHOD_OUT = {
 
 def _explicit(argv: list[str] | None) -> argparse.Namespace:
     """``--gradient``/``--layered`` as given in ``argv`` (``None``: not given)."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--gradient", default=None)
     pre.add_argument("--layered", action="store_true", default=None)
     return pre.parse_known_args(argv)[0]
