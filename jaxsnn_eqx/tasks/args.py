@@ -173,10 +173,27 @@ def config_of(args: argparse.Namespace) -> dict:
 
 
 
-def announce(args: argparse.Namespace, what: str, **settings) -> None:
-    """Print, before training starts, what runs: ``what`` (method and network) and the key
-    settings (``settings`` plus seed, epochs, batch size, learning rate and output folder)."""
+def announce(args: argparse.Namespace, what: str, derived: dict | None = None,
+             **settings) -> None:
+    """Print, before training starts, what runs: ``what`` (method and network), the key flags
+    with the values used (``settings``, by destination, plus seed, epochs, batch size,
+    learning rate, training samples and output folder) spelled as the flags they are
+    (``--tau-syn 0.005``), and, on a line of their own, values that follow from the flags but
+    are no flags themselves (``derived``, e.g. ``tau_mem`` from ``--ratio``).
+
+    Raises:
+        ValueError: a name in ``settings`` that is not a flag of ``args`` (put it in
+            ``derived``).
+    """
     common = dict(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                   n_train=args.n_train, out=args.out)
-    parts = [f"{k.replace('_', '-')}={v}" for k, v in {**settings, **common}.items()]
-    print(f"{what}\n  " + " ".join(parts), flush=True)
+    flags = vars(args)
+    unknown = [k for k in settings if k not in flags]
+    if unknown:
+        raise ValueError(f"announce: {unknown} are no flags of this task; pass them as "
+                         f"`derived`.")
+    parts = [f"--{k.replace('_', '-')} {v}" for k, v in {**settings, **common}.items()]
+    text = f"{what}\n  " + " ".join(parts)
+    if derived:
+        text += "\n  derived: " + ", ".join(f"{k} = {v}" for k, v in derived.items())
+    print(text, flush=True)

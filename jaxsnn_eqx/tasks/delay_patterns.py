@@ -180,8 +180,10 @@ def main(argv: list[str] | None = None, **defaults) -> dict:
     args = parse(argv, **defaults)
     a = _resolve(args)
     announce(args, f"delay patterns: {a.classes} classes, {a.channels} channels x {a.copies} "
-             f"lines -> {a.classes} single-spike LIF, per-connection delays", gap=a.gap,
-             jitter=a.jitter, tau_syn=a.tau_syn, tau_mem=a.tau_mem, t_max=a.t_max)
+             f"lines -> {a.classes} single-spike LIF, per-connection delays",
+             dict(t_max=f"{a.t_max:g} s (from the pattern span, --delay-init and --tau-mem)"),
+             gap=a.gap, jitter=a.jitter, tau_syn=a.tau_syn, tau_mem=a.tau_mem,
+             delay_init=a.delay_init)
     results = finish(args, run(args))
     wo = results.get("test_accuracy_weights_only")
     print(f"test accuracy with delays {results['test_accuracy']:.4f}"

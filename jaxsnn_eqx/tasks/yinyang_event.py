@@ -402,8 +402,8 @@ def main(argv: list[str] | None = None, *, method: str | None = None, **defaults
     """Parse ``argv`` (task flags; see `parse`), print what runs, train, print a summary."""
     args = parse(argv, method=method, **defaults)
     a = _resolve(args)
-    announce(args, describe(args), tau_syn=a.tau_syn, tau_mem=a.tau_mem, t_max=a.t_max,
-             bump=a.bump)
+    announce(args, describe(args), dict(tau_mem=f"{a.tau_mem:g} s (--ratio x --tau-syn)"),
+             tau_syn=a.tau_syn, ratio=a.ratio, t_max=a.t_max, bump=a.bump)
     results = finish(args, run(args))
     print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
