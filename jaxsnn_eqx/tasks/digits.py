@@ -335,7 +335,6 @@ def main(argv: list[str] | None = None, *, method: str = "analytical", **default
     if "ann" in results:
         print(f"same-size ANN ({results['ann']['network']}): test accuracy "
               f"{results['ann']['test_accuracy']:.4f} ({results['ann']['seconds']:.1f} s)")
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

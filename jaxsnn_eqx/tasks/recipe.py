@@ -20,7 +20,7 @@ from .figures import draw_figures
 
 __all__ = ["RUN_KEYS", "run_keys", "clamp_batch", "scale_updates", "unit_factors", "fit_task",
            "run_yinyang",
-           "run_splits", "finish", "dump"]
+           "run_splits", "finish", "time_summary", "TIMING_LABELS", "dump"]
 
 
 #: The roles of a task run's key ``PRNGKey(seed)``, split once (`train.named_keys`): the
@@ -56,7 +56,10 @@ def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, o
     """`train.fit` with the common flags (and ``fit_kwargs``, e.g. ``post_update``,
     ``with_key``); adds ``total_seconds`` (since ``t0``, so data and compilation count) to the
     results and to ``args.out/results.json``. A run folder that cannot be started or resumed as
-    the flags ask raises `train.RunFolderError` (``jaxsnn-eqx`` prints it as one line)."""
+    the flags ask raises `train.RunFolderError` (``jaxsnn-eqx`` prints it as one line). Adds
+    ``setup`` (data and model, from ``t0`` to the start of `train.fit`) to
+    ``results["timing_seconds"]``."""
+    setup = time.perf_counter() - t0
     _, results = fit(
         model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
         optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=key,
@@ -66,6 +69,7 @@ def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, o
         **fit_kwargs,
     )
     results["total_seconds"] = time.perf_counter() - t0
+    results["timing_seconds"] = {"setup": setup, **results.get("timing_seconds", {})}
     if args.out is not None:
         write_results(args.out, results)
     return results
@@ -121,8 +125,32 @@ def clamp_batch(args: argparse.Namespace, n_train: int) -> None:
     args.batch_size = batch
 
 
+TIMING_LABELS = {"setup": "data and setup", "compile": "compile", "train": "train",
+                 "validation": "validation", "test": "test", "checkpoints": "checkpoints",
+                 "baseline": "baseline run"}
+
+
+def time_summary(results: dict, figures: float | None = None) -> str:
+    """One line that accounts for the run's time: ``total_seconds`` split into the stages of
+    ``results["timing_seconds"]`` (`TIMING_LABELS`) and what is left (``other``: saving results,
+    Python), then the figures' seconds (drawn after the total was saved)."""
+    total = results.get("total_seconds")
+    timing = results.get("timing_seconds") or {}
+    if total is None:
+        return ""
+    parts = [f"{TIMING_LABELS[k]} {timing[k]:.1f}" for k in TIMING_LABELS if k in timing]
+    other = total - sum(timing.get(k, 0.0) for k in TIMING_LABELS)
+    parts.append(f"other {max(other, 0.0):.1f}")
+    line = f"total time {total:.1f} s = " + " + ".join(parts)
+    if figures is not None:
+        line += f"; then figures {figures:.1f} s"
+    return line
+
+
 def finish(args: argparse.Namespace, results: dict) -> dict:
-    """Print the closing summary of a task run and return ``results``."""
+    """Print the closing summary of a task run (test accuracy, epochs, where the results are),
+    draw the run's figures (``--plot``) and print where the time went (`time_summary`);
+    returns ``results``."""
     epochs = results.get("epochs", [])
     per_epoch = [e["seconds"] for e in epochs]
     lines = [
@@ -134,8 +162,14 @@ def finish(args: argparse.Namespace, results: dict) -> dict:
     if args.out is not None:
         lines.append(f"results: {Path(args.out) / 'results.json'}")
     print("\n".join(lines))
+    figures = None
     if getattr(args, "plot", False) and args.out is not None and jax.process_index() == 0:
+        t = time.perf_counter()
         draw_figures(args.out)
+        figures = time.perf_counter() - t
+    summary = time_summary(results, figures)
+    if summary:
+        print(summary, flush=True)
     return results
 
 

@@ -518,7 +518,6 @@ def main(argv: list[str] | None = None, *, method: str | None = None, **defaults
              n_val=args.n_val, n_test=args.n_test, **extra)
     results = run(args)
     finish(args, results)
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

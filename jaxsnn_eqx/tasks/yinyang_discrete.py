@@ -245,7 +245,6 @@ def main(argv: list[str] | None = None) -> dict:
              encoding=args.encoding, dt=args.dt, t_max=args.t_max)
     results = run(args)
     finish(args, results)
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

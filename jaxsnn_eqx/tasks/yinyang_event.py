@@ -405,7 +405,6 @@ def main(argv: list[str] | None = None, *, method: str | None = None, **defaults
     announce(args, describe(args), dict(tau_mem=f"{a.tau_mem:g} s (--ratio x --tau-syn)"),
              tau_syn=a.tau_syn, ratio=a.ratio, t_max=a.t_max, bump=a.bump)
     results = finish(args, run(args))
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

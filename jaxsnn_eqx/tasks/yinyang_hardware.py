@@ -314,7 +314,6 @@ def main(argv: list[str] | None = None, **defaults) -> dict:
                    f"{args.hidden}-{N_OUT} on the {args.backend} backend, EventProp at the "
                    "observed spikes", jitter=args.jitter, weight_bits=args.weight_bits)
     results = finish(args, run(args))
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

@@ -106,7 +106,9 @@ def fit(
         ``val_accuracy``, ``seconds``), ``compile_seconds``, ``train_seconds``,
         ``test_accuracy``, ``val_accuracy`` (of the returned model), ``selected_epoch``,
         ``devices`` (the device count used), ``platform`` (e.g. ``"cpu"``, ``"gpu"``),
-        ``processes`` and ``device_history`` (``[{"from_epoch", "devices", "platform"}]``:
+        ``timing_seconds`` (seconds of this call by stage: ``compile``, ``train`` (the
+        epochs run now), ``validation``, ``test``, ``checkpoints``), ``processes`` and
+        ``device_history`` (``[{"from_epoch", "devices", "platform"}]``:
         one entry per stretch of epochs run on one device count; several after resuming
         with another ``devices``).
 
@@ -151,21 +153,30 @@ def fit(
     eval_val, eval_test = evaluators(model, predict_fn, val, test, eval_batch_size,
                                      key if with_key else None, mesh)
     results["compile_seconds"] = time.perf_counter() - t0
+    timing = {"compile": results["compile_seconds"], "train": 0.0, "validation": 0.0,
+              "test": 0.0, "checkpoints": 0.0}
     if folder is not None:
+        t = time.perf_counter()
         folder.start()
+        timing["checkpoints"] += time.perf_counter() - t
 
     callbacks: list[FitCallback] = [ProgressPrinter()] if progress else []
     for cb in callbacks:
         cb.on_start(start, epochs, out, results["compile_seconds"])
     model, opt_state, best = train_epochs(
         run_epoch, model, dyn, opt_state, range(start, epochs), results=results, best=best,
-        eval_val=eval_val, select=select, folder=folder, callbacks=callbacks)
+        eval_val=eval_val, select=select, folder=folder, callbacks=callbacks, timing=timing)
     for cb in callbacks:
         cb.on_end()
 
+    t = time.perf_counter()
     selected = select_and_test(results, model, best, eval_test)
+    timing["test"] = time.perf_counter() - t
+    results["timing_seconds"] = timing
     if folder is not None:
+        t = time.perf_counter()
         folder.save(results, model, selected, opt_state, finished=True)
+        timing["checkpoints"] += time.perf_counter() - t
     return selected, results
 
 
@@ -270,23 +281,31 @@ def restore(folder: RunFolder, model, opt_state, select: str,
 
 def train_epochs(run_epoch: CompiledEpoch, model, dyn, opt_state, epochs: range, *,
                  results: dict, best: tuple[dict, Any] | None, eval_val, select: str,
-                 folder: RunFolder | None, callbacks: list[FitCallback]):
+                 folder: RunFolder | None, callbacks: list[FitCallback],
+                 timing: dict | None = None):
     """Train ``epochs`` (0-based indices) from ``dyn`` / ``opt_state``: per epoch, validate,
     append the row to ``results["epochs"]``, track the best epoch (``select="best_val"``),
     report to ``callbacks`` and checkpoint to ``folder``. Returns ``(model, opt_state, best)``
-    after the last epoch (``model`` as given when there is none)."""
+    after the last epoch (``model`` as given when there is none). ``timing``: seconds of
+    ``train``, ``validation`` and ``checkpoints`` are added to its entries."""
+    timing = {} if timing is None else timing
     for e in epochs:
         dyn, opt_state, row = run_epoch(e, dyn, opt_state)
+        timing["train"] = timing.get("train", 0.0) + row["seconds"]
         model = eqx.combine(dyn, run_epoch.static)
         if eval_val is not None:
+            t = time.perf_counter()
             row["val_accuracy"] = eval_val(model)
+            timing["validation"] = timing.get("validation", 0.0) + time.perf_counter() - t
         results["epochs"].append(row)
         if select == "best_val" and (best is None or row["val_accuracy"] > best[0]["val_accuracy"]):
             best = (row, model)
         for cb in callbacks:
             cb.on_epoch(row, epochs.stop)
         if folder is not None:
+            t = time.perf_counter()
             folder.save(results, model, best[1] if best is not None else model, opt_state)
+            timing["checkpoints"] = timing.get("checkpoints", 0.0) + time.perf_counter() - t
     return model, opt_state, best
 
 
