@@ -120,3 +120,40 @@ def test_abbreviated_flags_are_refused_in_short(argv, flag, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert flag in err and "--help" in err and len(err.strip().splitlines()) <= 2, err
+
+
+def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path):
+    """Ctrl-C during training printed a 35-line KeyboardInterrupt traceback: now one line with
+    the last saved epoch and the exact command that continues the run; exit status 130."""
+    import json
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    argv = ["train", "yinyang", "--method", "discrete", "--epochs", "500", "--n-train", "64",
+            "--n-val", "32", "--n-test", "32", "--batch-size", "32", "--hidden", "8",
+            "--no-plot", "--no-progress", "--out", str(out), "--overwrite"]
+    proc = subprocess.Popen([sys.executable, "-m", "jaxsnn_eqx.cli", *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    manifest = out / "manifest.json"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if json.loads(manifest.read_text())["epoch"] >= 1:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1, err
+    saved = json.loads(manifest.read_text())["epoch"]
+    assert f"{out} holds epoch {saved} of 500" in err
+    resume = [a for a in argv if a != "--overwrite"] + ["--resume"]
+    assert err.strip().endswith("continue with: jaxsnn-eqx " + " ".join(resume)), err

@@ -14,6 +14,7 @@ import jax
 import optax
 
 from .. import data
+from ..errors import TrainingInterrupted
 from ..train import fit, make_optimizer, named_keys, write_results
 from .args import config_of
 from .figures import draw_figures
@@ -56,18 +57,24 @@ def fit_task(args: argparse.Namespace, model, loss_fn, predict_fn, sets: dict, o
     """`train.fit` with the common flags (and ``fit_kwargs``, e.g. ``post_update``,
     ``with_key``); adds ``total_seconds`` (since ``t0``, so data and compilation count) to the
     results and to ``args.out/results.json``. A run folder that cannot be started or resumed as
-    the flags ask raises `train.RunFolderError` (``jaxsnn-eqx`` prints it as one line). Adds
+    the flags ask raises `train.RunFolderError` (``jaxsnn-eqx`` prints it as one line); Ctrl-C
+    raises `errors.TrainingInterrupted` naming ``args.out``. Adds
     ``setup`` (data and model, from ``t0`` to the start of `train.fit`) to
     ``results["timing_seconds"]``."""
     setup = time.perf_counter() - t0
-    _, results = fit(
-        model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
-        optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=key,
-        out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
-        select=args.select, overwrite=getattr(args, "overwrite", False),
-        extend=getattr(args, "extend", False), devices=getattr(args, "devices", 1) or None,
-        **fit_kwargs,
-    )
+    try:
+        _, results = fit(
+            model, loss_fn, predict_fn, sets["train"], sets["val"], sets["test"],
+            optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, key=key,
+            out=args.out, config=config_of(args), resume=args.resume, progress=args.progress,
+            select=args.select, overwrite=getattr(args, "overwrite", False),
+            extend=getattr(args, "extend", False), devices=getattr(args, "devices", 1) or None,
+            **fit_kwargs,
+        )
+    except KeyboardInterrupt as err:  # Ctrl-C: say which run folder (see tasks.entry)
+        if isinstance(err, TrainingInterrupted):
+            raise
+        raise TrainingInterrupted(args.out) from None
     results["total_seconds"] = time.perf_counter() - t0
     results["timing_seconds"] = {"setup": setup, **results.get("timing_seconds", {})}
     if args.out is not None:

@@ -163,11 +163,14 @@ def fit(
     callbacks: list[FitCallback] = [ProgressPrinter()] if progress else []
     for cb in callbacks:
         cb.on_start(start, epochs, out, results["compile_seconds"])
-    model, opt_state, best = train_epochs(
-        run_epoch, model, dyn, opt_state, range(start, epochs), results=results, best=best,
-        eval_val=eval_val, select=select, folder=folder, callbacks=callbacks, timing=timing)
-    for cb in callbacks:
-        cb.on_end()
+    try:  # the callbacks end also on an error or Ctrl-C (a live progress bar is closed)
+        model, opt_state, best = train_epochs(
+            run_epoch, model, dyn, opt_state, range(start, epochs), results=results, best=best,
+            eval_val=eval_val, select=select, folder=folder, callbacks=callbacks,
+            timing=timing)
+    finally:
+        for cb in callbacks:
+            cb.on_end()
 
     t = time.perf_counter()
     selected = select_and_test(results, model, best, eval_test)
