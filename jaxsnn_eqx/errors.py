@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UserError", "USER_ERRORS", "TrainingInterrupted"]
+__all__ = ["UserError", "USER_ERRORS", "TrainingInterrupted", "SilentOutputWarning"]
 
 
 class UserError(Exception):
@@ -23,3 +23,8 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, out=None):
         super().__init__(out)
         self.out = out
+
+
+class SilentOutputWarning(UserWarning):
+    """No output neuron fired for any sample of a training batch: a first-spike-time loss has
+    no gradient then (often times in the wrong unit: the package's times are in seconds)."""

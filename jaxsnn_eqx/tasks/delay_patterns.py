@@ -33,6 +33,7 @@ from .. import event
 from ..spikes import Spikes
 from ..train import write_results
 from .args import announce, base_parser, positive_float, positive_int
+from .event_net import silent_output_check
 from .recipe import finish, run_splits
 
 __all__ = ["make_splits", "encode", "build_model", "make_fns", "parse", "run", "main"]
@@ -117,8 +118,11 @@ def make_fns(args: argparse.Namespace):
     def first(model, x):
         return jax.vmap(lambda s: event.losses.first_spike_times(model(s), args.classes))(x)
 
+    check_silent = silent_output_check("delay patterns", args)
+
     def loss_fn(model, x, y):
         t = first(model, x)
+        check_silent(t)
         return jnp.mean(jax.vmap(lambda t, y: event.losses.ttfs_cross_entropy(
             t, y, tau=args.tau_syn, t_silent=args.t_max))(t, y))
 

@@ -44,7 +44,13 @@ from ..data.digits import N_CLASSES, N_PIXELS
 from ..train import fit, make_optimizer, write_results
 from . import yinyang_discrete, yinyang_event
 from .args import announce, base_parser, positive_float
-from .event_net import add_ttfs_arguments, event_network, event_outputs, time_loss
+from .event_net import (
+    add_ttfs_arguments,
+    event_network,
+    event_outputs,
+    silent_output_check,
+    time_loss,
+)
 from .recipe import finish, run_keys, run_splits
 from .runs import Activity, FigureHooks, spike_list
 
@@ -196,11 +202,13 @@ def make_fns(args: argparse.Namespace):
     if args.method == "discrete":
         return yinyang_discrete._make_fns(args)
     outputs = jax.vmap(event_outputs, in_axes=(None, 0, None))
+    check_silent = silent_output_check(f"digits, method {args.method}", args)
 
     def loss_fn(model, x, y, key=None):
         if args.jitter:
             x = _jitter(x, args.jitter, key)
         hidden, t = outputs(model, x, N_CLASSES)
+        check_silent(t)
         loss = time_loss(args, t, y, N_CLASSES)
         return loss + yinyang_event._bump(model, hidden, t, args) if args.bump else loss
 

@@ -71,6 +71,7 @@ from ..data.shd import CLASS_NAMES, N_CLASSES
 from ..spikes import Spikes
 from ..train import surface_checks, write_results
 from .args import announce, base_parser, positive_float
+from .event_net import silent_output_check
 from .recipe import finish, run_keys, run_splits, unit_factors
 from .runs import Activity, FigureHooks, spike_list
 from .shd_flags import (
@@ -329,8 +330,11 @@ def make_fns(args: argparse.Namespace):
 
         return loss_fn, predict_fn
 
+    check_silent = silent_output_check("shd, method eventprop", args)
+
     def loss_fn(model, x, y):
         hidden, t = _event_forward(model, x)
+        check_silent(t)
         loss = jnp.mean(jax.vmap(lambda t, y: event.losses.ttfs_cross_entropy(
             t, y, tau=args.tau_loss, t_silent=args.t_max, alpha=args.alpha,
             tau_reg=args.t_max))(t, y))

@@ -39,7 +39,7 @@ from .. import data, event
 from ..containers import Sequential
 from ..train import named_keys
 from .args import announce, base_parser
-from .event_net import add_ttfs_arguments
+from .event_net import add_ttfs_arguments, silent_output_check
 from .recipe import finish, run_yinyang, unit_factors
 from .runs import Activity, FigureHooks, spike_list
 
@@ -237,10 +237,13 @@ def _jitter(x, std: float, key: jax.Array):
 def make_fns(args: argparse.Namespace):
     """``(loss_fn, predict_fn)`` for `train.fit` (batched)."""
 
+    check_silent = silent_output_check(f"yinyang, method {getattr(args, 'method', '?')}", args)
+
     def loss_fn(model, x, y, key=None):
         if args.jitter and key is not None:
             x = _jitter(x, args.jitter, key)
         hidden, t = jax.vmap(_layers_out, in_axes=(None, 0, None))(model, x, args)
+        check_silent(t)
         if args.loss == "mse":
             target = jnp.where(jax.nn.one_hot(y, N_OUT) > 0, args.t_correct, args.t_wrong)
             losses = jax.vmap(
