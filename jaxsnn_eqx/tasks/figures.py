@@ -152,7 +152,9 @@ def _model_figures(run, hooks, grid: int, skipped: dict[str, str]):
     from ..train import named_keys
 
     title = _title(run)
-    yield "weights.png", weights_figure(hooks.weights(run.model), title)
+    units = dict(unit=hooks.weight_unit) if hooks.weight_unit else {}
+    yield "weights.png", weights_figure(hooks.weights(run.model), title,
+                                        integer=hooks.weight_integer, **units)
     if hooks.no_forward is not None:
         for name in ("decision_map.png", "raster.png", "readout.png", "membrane.png")[
                 not hooks.decision_map:]:
@@ -177,12 +179,13 @@ def _model_figures(run, hooks, grid: int, skipped: dict[str, str]):
     pred = np.asarray(hooks.predict(values))
     r_test, pred, g_pred = values[: len(x)], pred[: len(x)], pred[len(x):]
     if hooks.decision_map:
-        yield "decision_map.png", decision_map_figure(gx, g_pred, x, y, pred, title)
+        yield "decision_map.png", decision_map_figure(gx, g_pred, x, y, pred, title,
+                                                      note=hooks.noise or "")
     act = hooks.activity(rec, one)
     names = plot.class_names_or_yinyang(hooks.class_names)
     where = (f" at ({float(x[0, 0]):.2f}, {float(x[0, 1]):.2f})" if hooks.decision_map else "")
     raster_title = (f"{title}\ntest sample 0{where}: class {names[int(y[0])]}, predicted "
-                    f"{names[int(pred[0])]}")
+                    f"{names[int(pred[0])]}" + (f"\n{hooks.noise}" if hooks.noise else ""))
     yield "raster.png", raster_figure(act, raster_title, hooks.class_names)
     name = "spike_times.png" if hooks.kind == "event" else "readout_max.png"
     yield name, readout_figure(r_test, y, hooks.readout_label, kind=hooks.kind,
