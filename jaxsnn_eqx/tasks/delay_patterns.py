@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import event
 from ..spikes import Spikes
-from ..train import write_results
+from ..train import named_keys, write_results
 from .args import announce, base_parser, positive_float, positive_int
 from .event_net import silent_output_check
 from .recipe import finish, run_splits
@@ -102,7 +102,8 @@ def encode(x: jax.Array, args: argparse.Namespace) -> Spikes:
 def build_model(key: jax.Array, args: argparse.Namespace) -> event.LIF:
     """One layer ``channels * copies -> classes`` of single-spike LIF neurons; with
     ``args.delays`` per-connection delays ``~ U(0, delay_init)``."""
-    k_w, k_d = jax.random.split(key)
+    keys = named_keys(key, ("weight", "delay"))
+    k_w, k_d = keys["weight"], keys["delay"]
     n_in = args.channels * args.copies
     p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn)
     delay = (jax.random.uniform(k_d, (n_in, args.classes), maxval=args.delay_init)

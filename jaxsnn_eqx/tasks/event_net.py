@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from ..errors import SilentOutputWarning
 from ..spikes import Spikes
+from ..train import named_keys
 from .args import positive_float, positive_int
 
 __all__ = ["add_ttfs_arguments", "event_network", "event_outputs", "time_loss",
@@ -68,7 +69,8 @@ def event_network(key: jax.Array, args: argparse.Namespace, n_in: int, n_out: in
     from .. import event
     from ..containers import Sequential
 
-    k1, k2 = jax.random.split(key)
+    keys = named_keys(key, ("hidden", "output"))
+    k1, k2 = keys["hidden"], keys["output"]
     p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
     common = dict(params=p, t_max=args.t_max, single_spike=True)
     layer = event.LIF if args.gradient == "analytical" else event.EventPropLIF

@@ -26,8 +26,9 @@ __all__ = ["RUN_KEYS", "run_keys", "clamp_batch", "scale_updates", "unit_factors
 
 #: The roles of a task run's key ``PRNGKey(seed)``, split once (`train.named_keys`): the
 #: first three are the Yin-Yang splits' (`data.yinyang_splits` draws train / val / test from
-#: ``split(PRNGKey(seed), 3)``, the same keys), then the model's initialisation and `train.fit`'s
-#: key (shuffling, step and evaluation keys). No two roles share a key.
+#: ``split(PRNGKey(seed), 3)``: the same keys with JAX's default partitionable threefry), then
+#: the model's initialisation and `train.fit`'s key (shuffling, step and evaluation keys). No
+#: two roles share a key (the model's and fit's were the data's train and val keys before).
 RUN_KEYS = ("data_train", "data_val", "data_test", "model", "fit")
 
 

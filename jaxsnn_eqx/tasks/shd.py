@@ -69,7 +69,7 @@ from ..containers import Recurrent, Sequential
 from ..data import shd as shd_data
 from ..data.shd import CLASS_NAMES, N_CLASSES
 from ..spikes import Spikes
-from ..train import surface_checks, write_results
+from ..train import named_keys, surface_checks, write_results
 from .args import announce, base_parser, positive_float
 from .event_net import silent_output_check
 from .recipe import finish, run_keys, run_splits, unit_factors
@@ -226,7 +226,8 @@ def build_model(key: jax.Array, args: argparse.Namespace) -> Sequential:
     """eventprop: `event.RecurrentEventPropLIF` ``n_in -> hidden`` (many spikes each) and
     `event.EventPropLIF` ``hidden -> 20`` (one spike each); discrete: `Recurrent` `discrete.LIF`
     and a `discrete.LI` readout. Weights in the units of the module docstring."""
-    k_in, k_rec, k_out = jax.random.split(key, 3)
+    keys = named_keys(key, ("input", "recurrent", "readout"))
+    k_in, k_rec, k_out = keys["input"], keys["recurrent"], keys["readout"]
     u_in, u_h = _units(args)
     n_in, h = args.n_in, args.hidden
     w_in = _normal(k_in, (n_in, h), args.init_hidden, u_in)
