@@ -157,3 +157,21 @@ def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path):
     assert f"{out} holds epoch {saved} of 500" in err
     resume = [a for a in argv if a != "--overwrite"] + ["--resume"]
     assert err.strip().endswith("continue with: jaxsnn-eqx " + " ".join(resume)), err
+
+
+def test_ctrl_c_messages_name_what_is_saved(tmp_path):
+    """Without a saved epoch: start again (the same command); after training (figures):
+    the run is finished, how to draw its figures."""
+    import json
+
+    from jaxsnn_eqx.errors import TrainingInterrupted
+    from jaxsnn_eqx.tasks.entry import interrupted_message
+
+    cmd = ["jaxsnn-eqx", "train", "yinyang", "--out", str(tmp_path), "--overwrite"]
+    msg = interrupted_message(TrainingInterrupted(tmp_path), cmd)
+    assert "before the first epoch was saved" in msg and msg.endswith(" ".join(cmd))
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"epoch": 3, "finished": True, "fit": {"epochs": 3}}))
+    msg = interrupted_message(TrainingInterrupted(tmp_path), cmd)
+    assert "finished run (3 epochs)" in msg and msg.endswith(f"jaxsnn-eqx plot {tmp_path}")
+    assert "\n" not in interrupted_message(KeyboardInterrupt(), None)

@@ -44,13 +44,19 @@ def interrupted_message(err: KeyboardInterrupt, command: list[str] | None) -> st
     same command with ``--resume``)."""
     out = getattr(err, "out", None)
     if out is None:
-        return "jaxsnn-eqx: interrupted before training started; nothing was saved"
+        return "jaxsnn-eqx: interrupted (no run folder was being trained)"
     epoch = planned = None
+    finished = False
     try:
         manifest = json.loads((Path(out) / "manifest.json").read_text())
         epoch, planned = int(manifest["epoch"]), manifest["fit"]["epochs"]
+        finished = bool(manifest.get("finished"))
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    if finished:
+        plot = shlex.join(["jaxsnn-eqx", "plot", str(out)])
+        return (f"jaxsnn-eqx: interrupted after training; {out} holds the finished run "
+                f"({epoch} epochs); draw its figures with: {plot}")
     if not epoch:
         again = shlex.join(command) if command else "the same command"
         return (f"jaxsnn-eqx: interrupted before the first epoch was saved in {out}; start "

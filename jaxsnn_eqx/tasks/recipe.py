@@ -173,7 +173,10 @@ def finish(args: argparse.Namespace, results: dict) -> dict:
     figures = None
     if getattr(args, "plot", False) and args.out is not None and jax.process_index() == 0:
         t = time.perf_counter()
-        draw_figures(args.out)
+        try:
+            draw_figures(args.out)
+        except KeyboardInterrupt as err:  # the run is saved: say so (see tasks.entry)
+            raise TrainingInterrupted(args.out) from err
         figures = time.perf_counter() - t
     summary = time_summary(results, figures)
     if summary:
