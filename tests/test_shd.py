@@ -275,3 +275,15 @@ def test_default_batch_larger_than_the_training_split_is_clamped(tmp_path, capsy
     assert "--batch-size 64 is more than the 48 training samples" in text
     res = json.loads((out / "results.json").read_text())
     assert res["config"]["batch_size"] == 48 and len(res["epochs"]) == 1
+
+
+@pytest.mark.parametrize("flags, text", [
+    ([], "--n-val 800"),                    # the default hold-out, more than a small folder has
+    (["--n-val", "40"], "--n-val 40"),
+])
+def test_split_sizes_the_files_cannot_give_are_one_line(flags, text, shd_dir, tmp_path, capsys):
+    folder, _ = shd_dir
+    assert cli.main(["train", "shd", "--method", "discrete", "--data-dir", str(folder),
+                     "--no-plot", "--out", str(tmp_path / "run"), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("jaxsnn-eqx: error:") and text in err

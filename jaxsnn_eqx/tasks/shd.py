@@ -158,11 +158,21 @@ def parse(argv: list[str] | None = None, *, method: str | None = None,
 
 
 def load(args: argparse.Namespace) -> shd_data.SHDSet:
-    """The run's splits (`data.shd_splits` with the flags)."""
-    return shd_data.shd_splits(
-        args.data_dir, n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
-        split_seed=args.split_seed, t_max=args.t_max, time_step=args.time_step, pool=args.pool,
-        keep_duplicates=args.keep_duplicates, pad_quantile=args.pad_quantile)
+    """The run's splits (`data.shd_splits` with the flags); split sizes the files cannot
+    give (``--n-val`` / ``--n-train`` / ``--n-test`` above what they hold) are a
+    `errors.UserError` (one line, exit status 2)."""
+    from ..errors import UserError
+
+    try:
+        return shd_data.shd_splits(
+            args.data_dir, n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
+            split_seed=args.split_seed, t_max=args.t_max, time_step=args.time_step,
+            pool=args.pool, keep_duplicates=args.keep_duplicates,
+            pad_quantile=args.pad_quantile)
+    except ValueError as err:  # the data layer names the flag and the files' sizes
+        text = str(err)
+        raise UserError(text if str(args.data_dir) in text else f"{text} (in {args.data_dir})"
+                        ) from None
 
 
 def _drive_unit(rates: np.ndarray, tau_sum: float) -> float:
