@@ -130,7 +130,7 @@ def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path):
     import time
 
     out = tmp_path / "run"
-    argv = ["train", "yinyang", "--method", "discrete", "--epochs", "500", "--n-train", "64",
+    argv = ["train", "yinyang", "--method", "discrete", "--epochs", "5000", "--n-train", "64",
             "--n-val", "32", "--n-test", "32", "--batch-size", "32", "--hidden", "8",
             "--no-plot", "--no-progress", "--out", str(out), "--overwrite"]
     proc = subprocess.Popen([sys.executable, "-m", "jaxsnn_eqx.cli", *argv],
@@ -154,7 +154,7 @@ def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path):
     assert proc.returncode == 130, err
     assert err.count("\n") == 1, err
     saved = json.loads(manifest.read_text())["epoch"]
-    assert f"{out} holds epoch {saved} of 500" in err
+    assert f"{out} holds epoch {saved} of 5000" in err
     resume = [a for a in argv if a != "--overwrite"] + ["--resume"]
     assert err.strip().endswith("continue with: jaxsnn-eqx " + " ".join(resume)), err
 

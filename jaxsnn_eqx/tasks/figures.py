@@ -253,7 +253,10 @@ def draw_figures(run_dir: str | Path) -> list[Path]:
         print(f"figures: not drawn, matplotlib is not installed ({plot.INSTALL_HINT})")
         return []
     except Exception as err:  # noqa: BLE001 - the trained run is saved; say why, go on
-        print(f"figures: not drawn ({type(err).__name__}: {err}); the run is saved, try "
+        from ..train import check_message
+
+        text = check_message(err) or (str(err).splitlines() or [""])[0]
+        print(f"figures: not drawn ({type(err).__name__}: {text}); the run is saved, try "
               f"'jaxsnn-eqx plot {run_dir}'")
         return []
     where = paths[0].parent if paths else Path(run_dir) / "figures"

@@ -26,6 +26,7 @@ from .compiled import (
     LossFn,
     ModelCheckError,
     PredictFn,
+    check_message,
     evaluate,
     fit_keys,
     surface_checks,
@@ -54,4 +55,5 @@ __all__ = [
     "CHECKPOINTS", "RUN_FILES", "RunFolder", "FitCallback", "ProgressPrinter", "LossFn",
     "PredictFn", "named_keys", "indexed_key", "fit_keys", "FIT_KEYS",
     "ModelCheckError", "surface_checks", "FitArgumentError",
+    "check_message",
 ]
