@@ -11,12 +11,14 @@ the leaf, the epoch and the step.
 The package, one concern per module:
 
 * `optim`: `make_optimizer`, Adam(W) with a learning-rate schedule.
-* `compiled`: the compiled epoch and `evaluate` (compiled once per shape and reused).
+* `compiled`: the compiled epoch and `evaluate` (compiled once per shape and reused); a failed
+  model check inside them (`equinox.error_if`) surfaces as a one-line `ModelCheckError`.
 * `sharding`: the device mesh, placement, `init_distributed` (several devices and hosts).
 * `run_folder`: the run folder (`RunFolder`: manifest, atomic checkpoints, resume, crash
   recovery), `write_results`, `load_results`, `load_model`.
 * `progress`: what `fit` reports while it trains (`ProgressPrinter`).
 * `keys`: the one key scheme (`named_keys`: split once, name the parts; `indexed_key`).
+* `arguments`: `FitArgumentError`, the error of every argument check (a `ValueError`).
 * `loop`: `fit`, the pipeline over the others.
 """
 
