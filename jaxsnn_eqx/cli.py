@@ -8,8 +8,9 @@ RUN_DIR ...`` the training curves of several runs in one figure; ``jaxsnn-eqx me
 the training methods.
 
 User errors (a bad flag, a run folder that would be overwritten, a missing results.json,
-matplotlib not installed) end in one line on stderr and exit status 2; set
-``JAXSNN_EQX_TRACEBACK=1`` to see the full traceback instead.
+matplotlib not installed) end in one line on stderr and exit status 2; Ctrl-C during training
+ends in one line with the last saved epoch and the command that resumes the run (exit status
+130); set ``JAXSNN_EQX_TRACEBACK=1`` to see the full traceback instead.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import sys
 
 from .errors import UserError
 from .tasks import registry
+from .tasks.args import Parser
 from .tasks.entry import guarded, task_entry
 
 __all__ = ["main", "task_entry", "UserError"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="jaxsnn-eqx", description=__doc__.split("\n\n")[0],
         epilog="Run 'jaxsnn-eqx train yinyang|digits --method METHOD --help' for a method's "
                "flags.")
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the console script with ``argv`` (default: ``sys.argv[1:]``); returns the exit
     status (argparse errors exit with 2 themselves)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    return guarded(_run, argv)
+    return guarded(_run, argv, command=["jaxsnn-eqx", *argv])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UserError", "USER_ERRORS"]
+__all__ = ["UserError", "USER_ERRORS", "TrainingInterrupted", "SilentOutputWarning"]
 
 
 class UserError(Exception):
@@ -13,3 +13,18 @@ class UserError(Exception):
 # points print them as one line (exit status 2).
 USER_ERRORS: tuple[type[BaseException], ...] = (
     UserError, FileNotFoundError, FileExistsError, NotADirectoryError, ModuleNotFoundError)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C while a task trained into the run folder ``out`` (``None``: saves nothing): the
+    console script and the task entry points print one line with the last saved epoch and
+    the command that resumes the run (exit status 130)."""
+
+    def __init__(self, out=None):
+        super().__init__(out)
+        self.out = out
+
+
+class SilentOutputWarning(UserWarning):
+    """No output neuron fired for any sample of a training batch: a first-spike-time loss has
+    no gradient then (often times in the wrong unit: the package's times are in seconds)."""

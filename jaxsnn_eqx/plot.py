@@ -86,17 +86,26 @@ def curves_figure(curves: Sequence[TrainingCurve]):
     axes = fig.subplots(1, n, squeeze=False)[0]
     loss_axes = dict(zip(groups, axes[:-1], strict=True))
     ax_acc = axes[-1]
+    styles = ("-", "--", ":", "-.")
     for i, c in enumerate(curves):
+        # colour and line style per run: overlapping runs stay told apart, also in grey print
         color, marker = f"C{i % 10}", "." if len(c.epoch) < 30 else None
+        ls = styles[i % len(styles)] if len(curves) > 1 else "-"
         loss_axes[c.loss_kind].plot(list(c.epoch), list(c.train_loss), marker=marker,
-                                    color=color, label=c.label)
+                                    color=color, ls=ls, label=c.label)
         if c.val_accuracy is not None:
             acc = [100 * a for a in c.val_accuracy]
-            ax_acc.plot(list(c.epoch), acc, marker=marker, color=color, label=c.label)
+            ax_acc.plot(list(c.epoch), acc, marker=marker, color=color, ls=ls, label=c.label)
     for kind, ax in loss_axes.items():
         title, ylabel = LOSS_LABELS.get(kind, (kind, f"training loss: {kind}"))
         ax.set(xlabel="epoch", ylabel=ylabel,
                title="loss" if len(groups) == 1 else f"loss ({title})")
+        losses = np.asarray([v for c in curves if c.loss_kind == kind for v in c.train_loss],
+                            float)
+        losses = losses[np.isfinite(losses)]
+        if losses.size and np.all(losses > 0):  # the first epochs would flatten the rest
+            ax.set_yscale("log")
+            ax.set_ylabel(f"{ylabel} (log scale)")
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="accuracy")
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -134,10 +143,12 @@ def _figure(n_panels: int = 1, *, width: float = 4.2, height: float = 3.6, **kw)
     return fig, fig.subplots(1, n_panels, squeeze=False, **kw)[0]
 
 
-def decision_map_figure(grid_x, grid_pred, test_x, test_y, test_pred, title: str = ""):
+def decision_map_figure(grid_x, grid_pred, test_x, test_y, test_pred, title: str = "", *,
+                        note: str = ""):
     """The predicted class over a grid of the input square (``grid_x: (g*g, 2)`` in row-major
     order, ``grid_pred: (g*g,)``), with the test points coloured by their label and the
-    misclassified ones crossed."""
+    misclassified ones crossed; ``note`` (e.g. which noise draw of a noisy backend the map
+    shows) goes under the panel's title."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Circle
 
@@ -157,11 +168,26 @@ def decision_map_figure(grid_x, grid_pred, test_x, test_y, test_pred, title: str
     ax.add_patch(Circle((0.5, 0.5), 0.5, fill=False, color="0.3", lw=0.8))
     acc = 100 * float(np.mean(~wrong))
     ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="x", ylabel="y",
-           title=f"decision map, test points ({acc:.1f}% correct)")
+           title=f"decision map, test points ({acc:.1f}% correct)" + (
+               f"\n{note}" if note else ""))
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
+
+
+def activity_end(activity) -> float:
+    """Where a raster of ``activity`` ends (s): 10% after its last spike, rounded up to a
+    twentieth of ``t_max`` and at most ``t_max`` (``t_max`` without spikes, or with readout
+    traces, which run to the end)."""
+    if activity.traces.get("readout") is not None:
+        return float(activity.t_max)
+    last = max((float(np.max(t)) for t, _, _ in activity.spikes.values() if len(t)),
+               default=None)
+    if last is None or not np.isfinite(last):
+        return float(activity.t_max)
+    step = activity.t_max / 20
+    return float(min(activity.t_max, np.ceil(1.1 * last / step) * step if last > 0 else step))
 
 
 def raster_figure(activity, title: str = "", class_names: Sequence[str] | None = None):
@@ -190,8 +216,11 @@ def raster_figure(activity, title: str = "", class_names: Sequence[str] | None =
             ax.plot(t, readout[:, c], color=_class_colors(len(names))[c], label=name)
         ax.set(ylabel="readout\nV (V)")
         ax.legend(fontsize=7, loc="upper left", ncols=1 + (len(names) > 5))
-    axes[-1].set(xlabel=f"time ({unit})",
-                 xlim=(-0.01 * activity.t_max * factor, activity.t_max * factor))
+    t_end = activity_end(activity)
+    axes[-1].set(xlabel=f"time ({unit})" + (
+        f", the first {t_end * factor:.3g} of {activity.t_max * factor:.3g} {unit} simulated"
+        if t_end < activity.t_max else ""),
+                 xlim=(-0.01 * t_end * factor, t_end * factor))
     fig.suptitle(title or "spike raster of one sample", fontsize=9)
     return fig
 
@@ -250,15 +279,19 @@ def readout_figure(values, labels, label: str, *, kind: str = "event", t_max: fl
     return fig
 
 
-def weights_figure(weights: Mapping[str, Any], title: str = ""):
-    """Histogram of each projection's weights (one panel per projection)."""
+def weights_figure(weights: Mapping[str, Any], title: str = "", *,
+                   unit: str = "weight (V s)", integer: bool = False):
+    """Histogram of each projection's weights (one panel per projection); ``unit`` labels the
+    x axis (e.g. a chip's integer synapse weights, converted by the caller), ``integer``: one
+    bin per integer value."""
     fig, axes = _figure(len(weights), width=3.6, height=3.2)
     for ax, (name, w) in zip(axes, weights.items(), strict=True):
         w = np.asarray(w, float)
-        ax.hist(w.ravel(), bins=50, color="0.35")
+        bins = (np.arange(np.floor(w.min(initial=0)), np.ceil(w.max(initial=0)) + 2) - 0.5
+                if integer else 50)
+        ax.hist(w.ravel(), bins=bins, color="0.35")
         ax.axvline(0.0, color="k", lw=0.6)
-        ax.set(title=f"{name} {w.shape[0]}x{w.shape[1]}", xlabel="weight (V s)",
-               ylabel="synapses")
+        ax.set(title=f"{name} {w.shape[0]}x{w.shape[1]}", xlabel=unit, ylabel="synapses")
         ax.text(0.02, 0.97, f"mean {w.mean():.3g}\nstd {w.std():.3g}", transform=ax.transAxes,
                 va="top", fontsize=7)
     if title:

@@ -103,3 +103,75 @@ def test_unknown_option_is_refused(capsys):
         cli.main(["train", "yinyang", "--method", "discrete", "--hiden", "3"])
     assert info.value.code == 2
     assert "unrecognized arguments: --hiden" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["train", "yinyang", "--method", "discrete", "--epoch", "5"], "--epoch"),
+    (["train", "yinyang", "--method", "analytical", "--grad", "analytical"], "--grad"),
+    (["train", "shd", "--method", "discrete", "--data", "x"], "--data"),
+    (["train", "digits", "--meth", "discrete"], "--meth"),
+    (["plot", "runs/x", "--ou", "y"], "--ou"),
+])
+def test_abbreviated_flags_are_refused_in_short(argv, flag, capsys):
+    """``--epoch 5`` ran as ``--epochs 5``: no parser takes abbreviations; the error is the
+    message and a pointer to --help, not the usage of every flag."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and "--help" in err and len(err.strip().splitlines()) <= 2, err
+
+
+def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path):
+    """Ctrl-C during training printed a 35-line KeyboardInterrupt traceback: now one line with
+    the last saved epoch and the exact command that continues the run; exit status 130."""
+    import json
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    argv = ["train", "yinyang", "--method", "discrete", "--epochs", "5000", "--n-train", "64",
+            "--n-val", "32", "--n-test", "32", "--batch-size", "32", "--hidden", "8",
+            "--no-plot", "--no-progress", "--out", str(out), "--overwrite"]
+    proc = subprocess.Popen([sys.executable, "-m", "jaxsnn_eqx.cli", *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    manifest = out / "manifest.json"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if json.loads(manifest.read_text())["epoch"] >= 1:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1, err
+    saved = json.loads(manifest.read_text())["epoch"]
+    assert f"{out} holds epoch {saved} of 5000" in err
+    resume = [a for a in argv if a != "--overwrite"] + ["--resume"]
+    assert err.strip().endswith("continue with: jaxsnn-eqx " + " ".join(resume)), err
+
+
+def test_ctrl_c_messages_name_what_is_saved(tmp_path):
+    """Without a saved epoch: start again (the same command); after training (figures):
+    the run is finished, how to draw its figures."""
+    import json
+
+    from jaxsnn_eqx.errors import TrainingInterrupted
+    from jaxsnn_eqx.tasks.entry import interrupted_message
+
+    cmd = ["jaxsnn-eqx", "train", "yinyang", "--out", str(tmp_path), "--overwrite"]
+    msg = interrupted_message(TrainingInterrupted(tmp_path), cmd)
+    assert "before the first epoch was saved" in msg and msg.endswith(" ".join(cmd))
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"epoch": 3, "finished": True, "fit": {"epochs": 3}}))
+    msg = interrupted_message(TrainingInterrupted(tmp_path), cmd)
+    assert "finished run (3 epochs)" in msg and msg.endswith(f"jaxsnn-eqx plot {tmp_path}")
+    assert "\n" not in interrupted_message(KeyboardInterrupt(), None)

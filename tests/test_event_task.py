@@ -86,3 +86,22 @@ def test_jitter_moves_training_inputs_and_keeps_them_valid():
     assert np.all(t1 >= 0) and np.all(np.diff(t1, axis=-1) >= 0)
     assert not np.allclose(t1, j2.time) and not np.allclose(t1, np.sort(spikes.time, -1))
     assert 1e-4 < np.std(t1 - np.asarray(spikes.time.sort(axis=-1))) < 1e-2
+
+
+def test_a_batch_silent_at_the_output_warns_once(tmp_path):
+    """Times in the wrong unit fail silently: with ``--tau-syn 5`` (ms meant, read as 5 s) the
+    inputs arrive after ``--t-max 0.04`` and no output ever fires; the run warns once."""
+    import warnings as _warnings
+
+    from jaxsnn_eqx.errors import SilentOutputWarning
+    from jaxsnn_eqx.tasks import yinyang_event as task
+
+    argv = ["--tau-syn", "5", "--t-max", "0.04", "--hidden", "8", "--epochs", "2",
+            "--n-train", "32", "--n-val", "16", "--n-test", "16", "--batch-size", "16",
+            "--no-plot", "--no-progress", "--out", str(tmp_path / "run")]
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        task.main(argv, method="analytical")
+    silent = [w for w in caught if issubclass(w.category, SilentOutputWarning)]
+    assert len(silent) == 1, [str(w.message) for w in caught]
+    assert "--tau-syn 5" in str(silent[0].message) and "--t-max 0.04" in str(silent[0].message)

@@ -3,6 +3,7 @@
 import json
 import sys
 
+import numpy as np
 import pytest
 
 from jaxsnn_eqx import cli
@@ -112,3 +113,66 @@ def test_curves_figure_draws_arrays_without_a_run_folder(mpl):
     assert "MSE" in ax_mse.get_ylabel() and "cross entropy" in ax_ce.get_ylabel()
     assert [len(ax.lines) for ax in fig.axes] == [1, 1, 1]
     assert list(ax_acc.lines[0].get_ydata()) == pytest.approx([50.0, 60.0, 70.0])
+
+
+def test_loss_on_a_log_axis_and_two_runs_told_apart(mpl):
+    """Epoch 1's loss flattened the rest on a linear axis; two runs of one loss kind shared
+    colour-only lines: now a log axis for positive losses, a line style per run and a legend
+    naming both."""
+    from jaxsnn_eqx import plot as P
+
+    curves = [P.TrainingCurve("seed 0", "time_mse", [1, 2, 3], [100.0, 1.0, 0.5], [0.5, 0.6, 0.7]),
+              P.TrainingCurve("seed 1", "time_mse", [1, 2, 3], [100.0, 1.0, 0.5], [0.5, 0.6, 0.7])]
+    fig = P.curves_figure(curves)
+    ax_loss, ax_acc = fig.axes
+    assert ax_loss.get_yscale() == "log" and "log" in ax_loss.get_ylabel()
+    for ax in (ax_loss, ax_acc):
+        assert len({line.get_linestyle() for line in ax.lines}) == 2
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["seed 0", "seed 1"]
+    # a loss that goes negative (e.g. with a regulariser) stays on a linear axis
+    neg = P.curves_figure([P.TrainingCurve("a", "time_mse", [1, 2], [1.0, -0.5])])
+    assert neg.axes[0].get_yscale() == "linear"
+
+
+def test_raster_time_axis_is_fitted_to_the_activity(mpl):
+    from jaxsnn_eqx import plot as P
+    from jaxsnn_eqx.tasks.runs import Activity
+
+    t_max = 4e-2
+    act = Activity({"input": (np.array([0.0, 2e-3]), np.array([0, 1]), 2),
+                    "output": (np.array([6e-3]), np.array([0]), 3)}, t_max)
+    ax = P.raster_figure(act).axes[-1]
+    assert 6.0 < ax.get_xlim()[1] <= 10.0  # ms: past the last spike, well before t_max
+    assert "of 40 ms simulated" in ax.get_xlabel()
+    silent = Activity({"input": (np.array([]), np.array([], int), 2)}, t_max)
+    assert P.raster_figure(silent).axes[-1].get_xlim()[1] == pytest.approx(40.0)
+
+
+def test_weights_in_given_units_and_decision_map_note(mpl):
+    from jaxsnn_eqx import plot as P
+
+    w = np.array([[-3, 0, 5], [63, -63, 1]])
+    fig = P.weights_figure({"in -> out": w}, unit="chip synapse weight", integer=True)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "chip synapse weight"
+    assert len(ax.patches) == 63 + 63 + 1  # one bin per integer from -63 to 63
+    g = np.stack(np.meshgrid(np.linspace(0, 1, 4), np.linspace(0, 1, 4)), -1).reshape(-1, 2)
+    fig = P.decision_map_figure(g, np.zeros(16, int), g[:3], np.zeros(3, int),
+                                np.zeros(3, int), note="emulator: one noise draw (key 0)")
+    assert "one noise draw (key 0)" in fig.axes[0].get_title()
+
+
+def test_hardware_figures_show_chip_weights_and_the_noise_draw():
+    import jax
+
+    from jaxsnn_eqx.tasks import yinyang_hardware as hw
+    from jaxsnn_eqx.tasks.args import config_of
+
+    args = hw.parser_for().parse_args(["--hidden", "6"])
+    hooks = hw.figure_hooks(config_of(args))
+    model = hw.build_model(jax.random.PRNGKey(0), hw._resolve(args))
+    for w in hooks.weights(model).values():
+        w = np.asarray(w)
+        assert np.issubdtype(w.dtype, np.integer) and np.abs(w).max() <= 63
+    assert hooks.weight_integer and "chip synapse weight" in hooks.weight_unit
+    assert "noise" in hooks.noise and "emulator" in hooks.noise

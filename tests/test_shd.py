@@ -232,3 +232,58 @@ def test_figures_of_a_saved_run(method, shd_dir, tmp_path, capsys, monkeypatch):
     names = _figures(tmp_path, monkeypatch)
     assert {"training.png", "weights.png", "raster.png"} <= names
     assert ("spike_times.png" if method == "eventprop" else "membrane.png") in names
+
+
+def _budget_flags(folder, out):
+    # max_spikes = ceil(0.5 Hz x 8 hidden x 1 s) = 4 per sample: strong inputs overflow it
+    return ["--method", "eventprop", "--data-dir", str(folder), *TINY, "--out", str(out),
+            "--max-rate", "0.5", "--init-hidden", "3", "1"]
+
+
+def test_spike_budget_overflow_in_training_is_one_line(shd_dir, tmp_path):
+    """A task run with a tiny spike budget: one line on stderr (not JAX's callback traceback
+    and Equinox's boilerplate, nor the failure raised again at exit), exit status 2."""
+    folder, _ = shd_dir
+    proc = subprocess.run([sys.executable, "-m", "jaxsnn_eqx.tasks.shd", "--no-probe",
+                           *_budget_flags(folder, tmp_path / "run")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "max_spikes=4" in proc.stderr and "--max-rate" in proc.stderr
+
+
+def test_spike_budget_overflow_in_the_probe_is_one_line(shd_dir, tmp_path, capfd):
+    folder, _ = shd_dir
+    assert cli.main(["train", "shd", *_budget_flags(folder, tmp_path / "run")]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("jaxsnn-eqx: error: before training") and "max_spikes=4" in err
+
+
+def test_default_batch_larger_than_the_training_split_is_clamped(tmp_path, capsys):
+    """64 training samples, 16 held out: the discrete default batch (64) is more than the 48
+    left; the run trains with batches of 48 and says so (it ended in a traceback)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _write(folder / "shd_train.h5", *_samples(64, 0))
+    _write(folder / "shd_test.h5", *_samples(20, 1))
+    out = tmp_path / "run"
+    assert cli.main(["train", "shd", "--method", "discrete", "--data-dir", str(folder),
+                     "--n-val", "16", "--epochs", "1", "--hidden", "8", "--t-max", "0.5",
+                     "--dt", "4e-3", "--no-plot", "--no-progress", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "--batch-size 64 is more than the 48 training samples" in text
+    res = json.loads((out / "results.json").read_text())
+    assert res["config"]["batch_size"] == 48 and len(res["epochs"]) == 1
+
+
+@pytest.mark.parametrize("flags, text", [
+    ([], "--n-val 800"),                    # the default hold-out, more than a small folder has
+    (["--n-val", "40"], "--n-val 40"),
+])
+def test_split_sizes_the_files_cannot_give_are_one_line(flags, text, shd_dir, tmp_path, capsys):
+    folder, _ = shd_dir
+    assert cli.main(["train", "shd", "--method", "discrete", "--data-dir", str(folder),
+                     "--no-plot", "--out", str(tmp_path / "run"), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("jaxsnn-eqx: error:") and text in err

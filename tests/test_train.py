@@ -151,3 +151,53 @@ def test_task_flags_have_help_and_defaults_and_are_checked(capsys):
         assert err.value.code == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert expected in lines[-1] and lines[-1].count("error:") == 1
+
+
+def test_a_failed_model_check_is_one_line(capfd):
+    """A spike buffer too small (``max_spikes=2`` for strongly driven neurons) inside `fit`:
+    a `ModelCheckError` whose message is the layer's, one line, and no logged callback
+    traceback."""
+    from jaxsnn_eqx import event
+    from jaxsnn_eqx.containers import Sequential
+    from jaxsnn_eqx.train import ModelCheckError
+
+    k = jax.random.PRNGKey(0)
+    p = event.LIFParams(tau_mem=1e-2, tau_syn=5e-3, v_th=1.0)
+    net = Sequential([event.LIF(5, 50, params=p, t_max=2e-2, max_spikes=2, key=k,
+                                init_mean=10.0, init_std=1.0)])
+    x, y = data.yinyang(k, 32)
+    s = data.encode_latency(x, t_early=0.0, t_late=1e-2, bias_time=0.0)
+
+    def loss(m, x, y):
+        t = jax.vmap(lambda s: m(s).time)(x)
+        return jnp.mean(jnp.where(jnp.isfinite(t), t, 0.0))
+
+    with pytest.raises(ModelCheckError) as info:
+        fit(net, loss, lambda m, x: jnp.zeros(x.time.shape[0], jnp.int32), (s, y),
+            optimizer=optax.adam(1e-3), epochs=1, batch_size=16, key=k, progress=False)
+    message = str(info.value)
+    assert message.startswith("LIF(5->50): a neuron emitted more than 2 spikes")
+    assert "\n" not in message and "increase max_spikes" in message
+    assert "pure_callback" not in capfd.readouterr().err
+
+
+def test_fit_argument_errors_are_user_errors_of_one_line(capsys):
+    """Every argument error of `fit` is a `FitArgumentError` (a ValueError) that the console
+    script and the tasks print as one line with exit status 2."""
+    from jaxsnn_eqx.tasks.entry import guarded
+    from jaxsnn_eqx.train import FitArgumentError
+
+    train, _, _ = _problem(40)
+    opt = make_optimizer(1e-2, 1, 1)
+    kw = dict(optimizer=opt, key=jax.random.PRNGKey(0), progress=False)
+    bad = [dict(epochs=1, batch_size=64), dict(epochs=-1, batch_size=8),
+           dict(epochs=1, batch_size=8, select="best"), dict(epochs=1, batch_size=8, devices=99),
+           dict(epochs=1, batch_size=8, resume=True)]
+    for extra in bad:
+        with pytest.raises(FitArgumentError):
+            fit(_model(), _loss, _predict, train, **kw, **extra)
+        assert guarded(fit, _model(), _loss, _predict, train, **kw, **extra) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("jaxsnn-eqx: error: fit:"), err
+    with pytest.raises(FitArgumentError):
+        make_optimizer(0.0, 1, 1)

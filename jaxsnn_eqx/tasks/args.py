@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jax
 
-__all__ = ["positive_int", "positive_float", "TaskParser", "base_parser", "config_of",
+__all__ = ["positive_int", "positive_float", "Parser", "TaskParser", "base_parser", "config_of",
            "announce"]
 
 
@@ -27,9 +27,22 @@ def positive_float(text: str) -> float:
     return value
 
 
-class TaskParser(argparse.ArgumentParser):
-    """`argparse.ArgumentParser` that also checks the common flags against each other (a clear
-    one-line error, not a traceback later)."""
+class Parser(argparse.ArgumentParser):
+    """`argparse.ArgumentParser` for every parser of the package: no abbreviated flags
+    (``--epoch 5`` is an error, not ``--epochs 5``) and short usage errors (the error and a
+    pointer to ``--help``, not the usage line of every flag)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class TaskParser(Parser):
+    """`Parser` that also checks the common flags against each other (a clear one-line error,
+    not a traceback later)."""
 
     def parse_known_args(self, args=None, namespace=None):
         ns, rest = super().parse_known_args(args, namespace)
@@ -160,10 +173,27 @@ def config_of(args: argparse.Namespace) -> dict:
 
 
 
-def announce(args: argparse.Namespace, what: str, **settings) -> None:
-    """Print, before training starts, what runs: ``what`` (method and network) and the key
-    settings (``settings`` plus seed, epochs, batch size, learning rate and output folder)."""
+def announce(args: argparse.Namespace, what: str, derived: dict | None = None,
+             **settings) -> None:
+    """Print, before training starts, what runs: ``what`` (method and network), the key flags
+    with the values used (``settings``, by destination, plus seed, epochs, batch size,
+    learning rate, training samples and output folder) spelled as the flags they are
+    (``--tau-syn 0.005``), and, on a line of their own, values that follow from the flags but
+    are no flags themselves (``derived``, e.g. ``tau_mem`` from ``--ratio``).
+
+    Raises:
+        ValueError: a name in ``settings`` that is not a flag of ``args`` (put it in
+            ``derived``).
+    """
     common = dict(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                   n_train=args.n_train, out=args.out)
-    parts = [f"{k.replace('_', '-')}={v}" for k, v in {**settings, **common}.items()]
-    print(f"{what}\n  " + " ".join(parts), flush=True)
+    flags = vars(args)
+    unknown = [k for k in settings if k not in flags]
+    if unknown:
+        raise ValueError(f"announce: {unknown} are no flags of this task; pass them as "
+                         f"`derived`.")
+    parts = [f"--{k.replace('_', '-')} {v}" for k, v in {**settings, **common}.items()]
+    text = f"{what}\n  " + " ".join(parts)
+    if derived:
+        text += "\n  derived: " + ", ".join(f"{k} = {v}" for k, v in derived.items())
+    print(text, flush=True)

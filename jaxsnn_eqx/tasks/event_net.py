@@ -5,14 +5,19 @@ two-layer network (`event_network`), its outputs (`event_outputs`) and its loss
 from __future__ import annotations
 
 import argparse
+import warnings
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
+from ..errors import SilentOutputWarning
 from ..spikes import Spikes
+from ..train import named_keys
 from .args import positive_float, positive_int
 
-__all__ = ["add_ttfs_arguments", "event_network", "event_outputs", "time_loss"]
+__all__ = ["add_ttfs_arguments", "event_network", "event_outputs", "time_loss",
+           "silent_output_check"]
 
 
 def add_ttfs_arguments(group, *, hidden: int, n_in: int, init_hidden: tuple[float, float],
@@ -64,7 +69,8 @@ def event_network(key: jax.Array, args: argparse.Namespace, n_in: int, n_out: in
     from .. import event
     from ..containers import Sequential
 
-    k1, k2 = jax.random.split(key)
+    keys = named_keys(key, ("hidden", "output"))
+    k1, k2 = keys["hidden"], keys["output"]
     p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
     common = dict(params=p, t_max=args.t_max, single_spike=True)
     layer = event.LIF if args.gradient == "analytical" else event.EventPropLIF
@@ -100,3 +106,29 @@ def time_loss(args: argparse.Namespace, t: jax.Array, y: jax.Array, n_out: int) 
             t, y, tau=args.tau_loss, t_silent=args.t_max, alpha=args.alpha,
             tau_reg=args.tau_mem))(t, y)
     return jnp.mean(per)
+
+
+def silent_output_check(task: str, args: argparse.Namespace) -> Callable[[jax.Array], None]:
+    """``check(t)`` for a loss function: when no output neuron fired for any sample of the
+    batch (``t``: first-spike times ``(batch, n_out)``, ``inf`` = silent), warn once per run
+    (`errors.SilentOutputWarning`, naming ``task`` and the run's time settings). The test is
+    one reduction and a branch per step; the warning leaves the compiled step through a host
+    callback taken only when the batch is silent."""
+    times = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):g}"
+                      for k in ("tau_syn", "t_late", "t_max") if getattr(args, k, None))
+    message = (f"{task}: no output neuron fired for any sample of a training batch ({times}; "
+               f"in seconds): a first-spike-time loss gets no gradient from silent outputs. "
+               f"Check the time units (a value meant in ms is 1000x too long in s) and the "
+               f"weight initialisation.")
+    warned: list[bool] = []
+
+    def warn(_):
+        if not warned:
+            warned.append(True)
+            warnings.warn(message, SilentOutputWarning, stacklevel=2)
+
+    def check(t: jax.Array) -> None:
+        silent = jnp.all(~jnp.isfinite(jax.lax.stop_gradient(t)))
+        jax.lax.cond(silent, lambda: jax.debug.callback(warn, silent), lambda: None)
+
+    return check

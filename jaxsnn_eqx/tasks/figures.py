@@ -149,8 +149,12 @@ def _model_figures(run, hooks, grid: int, skipped: dict[str, str]):
     import jax
     import jax.numpy as jnp
 
+    from ..train import named_keys
+
     title = _title(run)
-    yield "weights.png", weights_figure(hooks.weights(run.model), title)
+    units = dict(unit=hooks.weight_unit) if hooks.weight_unit else {}
+    yield "weights.png", weights_figure(hooks.weights(run.model), title,
+                                        integer=hooks.weight_integer, **units)
     if hooks.no_forward is not None:
         for name in ("decision_map.png", "raster.png", "readout.png", "membrane.png")[
                 not hooks.decision_map:]:
@@ -167,19 +171,21 @@ def _model_figures(run, hooks, grid: int, skipped: dict[str, str]):
 
     @eqx.filter_jit
     def forward(model, x_in, one, key):  # one program: the batch and the first test sample
-        k_all, k_one = jax.random.split(key)
+        keys = named_keys(key, ("batch", "sample"))
+        k_all, k_one = keys["batch"], keys["sample"]
         return hooks.readout(model, x_in, k_all), hooks.record(model, one, k_one)
 
     values, rec = forward(run.model, x_in, one, jax.random.PRNGKey(0))
     pred = np.asarray(hooks.predict(values))
     r_test, pred, g_pred = values[: len(x)], pred[: len(x)], pred[len(x):]
     if hooks.decision_map:
-        yield "decision_map.png", decision_map_figure(gx, g_pred, x, y, pred, title)
+        yield "decision_map.png", decision_map_figure(gx, g_pred, x, y, pred, title,
+                                                      note=hooks.noise or "")
     act = hooks.activity(rec, one)
     names = plot.class_names_or_yinyang(hooks.class_names)
     where = (f" at ({float(x[0, 0]):.2f}, {float(x[0, 1]):.2f})" if hooks.decision_map else "")
     raster_title = (f"{title}\ntest sample 0{where}: class {names[int(y[0])]}, predicted "
-                    f"{names[int(pred[0])]}")
+                    f"{names[int(pred[0])]}" + (f"\n{hooks.noise}" if hooks.noise else ""))
     yield "raster.png", raster_figure(act, raster_title, hooks.class_names)
     name = "spike_times.png" if hooks.kind == "event" else "readout_max.png"
     yield name, readout_figure(r_test, y, hooks.readout_label, kind=hooks.kind,
@@ -247,7 +253,10 @@ def draw_figures(run_dir: str | Path) -> list[Path]:
         print(f"figures: not drawn, matplotlib is not installed ({plot.INSTALL_HINT})")
         return []
     except Exception as err:  # noqa: BLE001 - the trained run is saved; say why, go on
-        print(f"figures: not drawn ({type(err).__name__}: {err}); the run is saved, try "
+        from ..train import check_message
+
+        text = check_message(err) or (str(err).splitlines() or [""])[0]
+        print(f"figures: not drawn ({type(err).__name__}: {text}); the run is saved, try "
               f"'jaxsnn-eqx plot {run_dir}'")
         return []
     where = paths[0].parent if paths else Path(run_dir) / "figures"

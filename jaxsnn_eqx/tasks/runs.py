@@ -104,6 +104,11 @@ class FigureHooks:
         class_names: one name per class; ``None``: Yin-Yang's.
         decision_map: whether the inputs are points of the unit square (the decision map is
             drawn).
+        weight_unit: the x label of the weight histograms, when ``weights`` returns other
+            units than the model's (V s), e.g. a chip's integer synapse weights.
+        weight_integer: whether ``weights`` returns integers (one histogram bin each).
+        noise: for a noisy backend, which noise draw the forward passes show (printed on the
+            figures that use them); ``None``: deterministic.
     """
 
     kind: str
@@ -118,6 +123,9 @@ class FigureHooks:
     test_set: Callable[[], tuple[Any, jax.Array]] | None = None
     class_names: tuple[str, ...] | None = None
     decision_map: bool = True
+    weight_unit: str | None = None
+    weight_integer: bool = False
+    noise: str | None = None
 
 
 def spike_list(spikes: Spikes, first: int = 0, n: int | None = None

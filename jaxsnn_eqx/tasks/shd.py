@@ -69,9 +69,10 @@ from ..containers import Recurrent, Sequential
 from ..data import shd as shd_data
 from ..data.shd import CLASS_NAMES, N_CLASSES
 from ..spikes import Spikes
-from ..train import write_results
+from ..train import named_keys, surface_checks, write_results
 from .args import announce, base_parser, positive_float
-from .recipe import finish, run_splits, unit_factors
+from .event_net import silent_output_check
+from .recipe import finish, run_keys, run_splits, unit_factors
 from .runs import Activity, FigureHooks, spike_list
 from .shd_flags import (
     METHODS,
@@ -131,7 +132,7 @@ def parser_for(method: str, **defaults) -> argparse.ArgumentParser:
 
 def _method_of(argv: list[str] | None, method: str | None) -> str:
     """``--method`` of ``argv`` if given (``python -m``), else ``method``, else eventprop."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--method", choices=METHODS, default=None)
     known, _ = pre.parse_known_args(argv)
     if known.method is not None and method is not None and known.method != method:
@@ -157,11 +158,21 @@ def parse(argv: list[str] | None = None, *, method: str | None = None,
 
 
 def load(args: argparse.Namespace) -> shd_data.SHDSet:
-    """The run's splits (`data.shd_splits` with the flags)."""
-    return shd_data.shd_splits(
-        args.data_dir, n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
-        split_seed=args.split_seed, t_max=args.t_max, time_step=args.time_step, pool=args.pool,
-        keep_duplicates=args.keep_duplicates, pad_quantile=args.pad_quantile)
+    """The run's splits (`data.shd_splits` with the flags); split sizes the files cannot
+    give (``--n-val`` / ``--n-train`` / ``--n-test`` above what they hold) are a
+    `errors.UserError` (one line, exit status 2)."""
+    from ..errors import UserError
+
+    try:
+        return shd_data.shd_splits(
+            args.data_dir, n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
+            split_seed=args.split_seed, t_max=args.t_max, time_step=args.time_step,
+            pool=args.pool, keep_duplicates=args.keep_duplicates,
+            pad_quantile=args.pad_quantile)
+    except ValueError as err:  # the data layer names the flag and the files' sizes
+        text = str(err)
+        raise UserError(text if str(args.data_dir) in text else f"{text} (in {args.data_dir})"
+                        ) from None
 
 
 def _drive_unit(rates: np.ndarray, tau_sum: float) -> float:
@@ -225,7 +236,8 @@ def build_model(key: jax.Array, args: argparse.Namespace) -> Sequential:
     """eventprop: `event.RecurrentEventPropLIF` ``n_in -> hidden`` (many spikes each) and
     `event.EventPropLIF` ``hidden -> 20`` (one spike each); discrete: `Recurrent` `discrete.LIF`
     and a `discrete.LI` readout. Weights in the units of the module docstring."""
-    k_in, k_rec, k_out = jax.random.split(key, 3)
+    keys = named_keys(key, ("input", "recurrent", "readout"))
+    k_in, k_rec, k_out = keys["input"], keys["recurrent"], keys["readout"]
     u_in, u_h = _units(args)
     n_in, h = args.n_in, args.hidden
     w_in = _normal(k_in, (n_in, h), args.init_hidden, u_in)
@@ -329,8 +341,11 @@ def make_fns(args: argparse.Namespace):
 
         return loss_fn, predict_fn
 
+    check_silent = silent_output_check("shd, method eventprop", args)
+
     def loss_fn(model, x, y):
         hidden, t = _event_forward(model, x)
+        check_silent(t)
         loss = jnp.mean(jax.vmap(lambda t, y: event.losses.ttfs_cross_entropy(
             t, y, tau=args.tau_loss, t_silent=args.t_max, alpha=args.alpha,
             tau_reg=args.t_max))(t, y))
@@ -368,8 +383,9 @@ def probe(model, x: Spikes, args: argparse.Namespace) -> dict:
     ``silent_fraction`` (neurons silent on every sample), ``budget``. Raises the one-line budget
     error when a sample overflows the budget."""
     try:
-        counts = np.asarray(eqx.filter_jit(lambda m, s: jax.vmap(m.layers[0])(s).counts(
-            args.hidden))(model, x))
+        with surface_checks():
+            counts = np.asarray(eqx.filter_jit(lambda m, s: jax.vmap(m.layers[0])(s).counts(
+                args.hidden))(model, x))
     except Exception as err:  # noqa: BLE001 - an overflow becomes a one-line error
         new = _budget_error(err, args, "before training")
         if new is None:
@@ -400,7 +416,7 @@ def run(args: argparse.Namespace) -> dict:
     _print_data(data.report)
     extra = {}
     if a.method == "eventprop" and a.probe:
-        k_model, _ = jax.random.split(jax.random.PRNGKey(a.seed))
+        k_model = run_keys(a.seed)["model"]  # the model training starts from
         x_train = data.splits["train"][0]
         n = min(PROBE_SAMPLES, x_train.time.shape[0])
         extra["probe"] = probe(build_model(k_model, a), x_train[:n], a)
@@ -517,7 +533,6 @@ def main(argv: list[str] | None = None, *, method: str | None = None, **defaults
              n_val=args.n_val, n_test=args.n_test, **extra)
     results = run(args)
     finish(args, results)
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import discrete
 from ..containers import Recurrent, Sequential
+from ..train import named_keys
 from .args import announce, base_parser, positive_float, positive_int
 from .recipe import finish, run_yinyang, unit_factors
 from .runs import Activity, FigureHooks, dense_spike_list
@@ -128,7 +129,8 @@ def encode(x: jax.Array, args: argparse.Namespace) -> jax.Array:
 def build_model(key: jax.Array, args: argparse.Namespace, n_in: int = 5,
                 n_out: int = 3) -> Sequential:
     """Recurrent LIF hidden layer (``n_in`` inputs) and LI readout (``n_out`` classes)."""
-    k_in, k_rec, k_out = jax.random.split(key, 3)
+    keys = named_keys(key, ("input", "recurrent", "readout"))
+    k_in, k_rec, k_out = keys["input"], keys["recurrent"], keys["readout"]
     params = discrete.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
     hidden = discrete.LIF(
         n_in, args.hidden, params=params, dt=args.dt, surrogate=discrete.SuperSpike(args.alpha),
@@ -245,7 +247,6 @@ def main(argv: list[str] | None = None) -> dict:
              encoding=args.encoding, dt=args.dt, t_max=args.t_max)
     results = run(args)
     finish(args, results)
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

@@ -37,8 +37,9 @@ import jax.numpy as jnp
 
 from .. import data, event
 from ..containers import Sequential
+from ..train import named_keys
 from .args import announce, base_parser
-from .event_net import add_ttfs_arguments
+from .event_net import add_ttfs_arguments, silent_output_check
 from .recipe import finish, run_yinyang, unit_factors
 from .runs import Activity, FigureHooks, spike_list
 
@@ -66,6 +67,9 @@ __all__ = [
 DEFAULTS = dict(out="runs/yinyang_eventprop", seed=0, epochs=300, batch_size=16, lr=1e-2,
                 select="last")
 N_OUT = 3
+# The roles of `build_model`'s key (`train.named_keys`: split once): the input -> hidden weights,
+# the hidden -> output weights, the initial delays.
+MODEL_KEYS = ("hidden", "output", "delay")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -166,14 +170,14 @@ def encode(x: jax.Array, args: argparse.Namespace):
 def build_model(key: jax.Array, args: argparse.Namespace):
     """``RecurrentEventPropLIF`` (masked to 5-hidden-3) or, with ``--layered``, two layers
     (`event.LIF` for analytical gradients, `event.EventPropLIF` for EventProp)."""
-    k1, k2 = jax.random.split(key)
+    keys = named_keys(key, MODEL_KEYS)
+    k1, k2 = keys["hidden"], keys["output"]
     p = event.LIFParams(tau_mem=args.tau_mem, tau_syn=args.tau_syn, v_th=args.v_th)
     n_in, h = 5, args.hidden
     delay = None
     if args.delays:  # per connection, input -> hidden (own key: the weights stay as without)
         n_to = h if args.layered else h + N_OUT
-        delay = jax.random.uniform(jax.random.fold_in(key, 1), (n_in, n_to),
-                                   maxval=args.delay_init)
+        delay = jax.random.uniform(keys["delay"], (n_in, n_to), maxval=args.delay_init)
     if args.layered:
         common = dict(params=p, t_max=args.t_max, single_spike=True)
         layer = event.LIF if args.gradient == "analytical" else event.EventPropLIF
@@ -233,10 +237,13 @@ def _jitter(x, std: float, key: jax.Array):
 def make_fns(args: argparse.Namespace):
     """``(loss_fn, predict_fn)`` for `train.fit` (batched)."""
 
+    check_silent = silent_output_check(f"yinyang, method {getattr(args, 'method', '?')}", args)
+
     def loss_fn(model, x, y, key=None):
         if args.jitter and key is not None:
             x = _jitter(x, args.jitter, key)
         hidden, t = jax.vmap(_layers_out, in_axes=(None, 0, None))(model, x, args)
+        check_silent(t)
         if args.loss == "mse":
             target = jnp.where(jax.nn.one_hot(y, N_OUT) > 0, args.t_correct, args.t_wrong)
             losses = jax.vmap(
@@ -329,7 +336,7 @@ METHOD_OUT = {
 
 def _explicit(argv: list[str] | None) -> argparse.Namespace:
     """``--gradient``/``--layered`` as given in ``argv`` (``None``: not given)."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--gradient", default=None)
     pre.add_argument("--layered", action="store_true", default=None)
     return pre.parse_known_args(argv)[0]
@@ -398,10 +405,9 @@ def main(argv: list[str] | None = None, *, method: str | None = None, **defaults
     """Parse ``argv`` (task flags; see `parse`), print what runs, train, print a summary."""
     args = parse(argv, method=method, **defaults)
     a = _resolve(args)
-    announce(args, describe(args), tau_syn=a.tau_syn, tau_mem=a.tau_mem, t_max=a.t_max,
-             bump=a.bump)
+    announce(args, describe(args), dict(tau_mem=f"{a.tau_mem:g} s (--ratio x --tau-syn)"),
+             tau_syn=a.tau_syn, ratio=a.ratio, t_max=a.t_max, bump=a.bump)
     results = finish(args, run(args))
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

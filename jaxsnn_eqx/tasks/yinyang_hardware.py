@@ -294,17 +294,28 @@ def figure_hooks(config: dict) -> FigureHooks:
                          "hidden": spike_list(out, hid.start, args.hidden),
                          "output": spike_list(out, out_span.start, N_OUT)}, args.t_max, v_th=1.0)
 
-    def weights(model):
+    bits = args.weight_bits or hardware.weights.WEIGHT_BITS
+
+    def weights(model):  # in the chip's signed integer synapse weights
         w_in, w_rec = model.effective_weights
-        return {"input -> hidden": w_in[:, hid], "hidden -> output": w_rec[hid, out_span]}
+        chip = lambda w: hardware.weights.to_hardware(  # noqa: E731
+            w, scale=args.weight_scale, tau_syn=args.tau_syn, bits=bits)
+        return {"input -> hidden": chip(w_in[:, hid]),
+                "hidden -> output": chip(w_rec[hid, out_span])}
 
     no_forward = None
     if args.backend == "bss2" and hardware.executor.missing_stack():
         no_forward = ("the run's backend is the BrainScaleS-2 chip, whose software stack is "
                       "missing here")
+    noise = (None if args.backend == "ideal" else
+             f"{args.backend} backend: one draw of its trial-to-trial noise (figure key 0), "
+             "not the draws of training or of the test accuracy")
     return FigureHooks("event", lambda x: encode(x, args), readout,
                        f"output first-spike time (s), {args.backend} backend",
-                       event.losses.predict, record, activity, weights, no_forward)
+                       event.losses.predict, record, activity, weights, no_forward,
+                       weight_unit=f"chip synapse weight (signed, {bits}-bit magnitude; "
+                                   f"scale {args.weight_scale:g})",
+                       weight_integer=True, noise=noise)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -345,7 +356,6 @@ def main(argv: list[str] | None = None, **defaults) -> dict:
                    f"observed spikes; calibration: {in_use}",
              jitter=args.jitter, weight_bits=args.weight_bits)
     results = finish(args, run(args))
-    print(f"total time (data, compile, train, test): {results['total_seconds']:.1f} s")
     return results
 
 

@@ -7,6 +7,9 @@ or a batched `Spikes`), ``y`` the integer labels, shape ``(n,)``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -22,10 +25,13 @@ import optax
 from jax.sharding import Mesh
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, Scalar
 
+from .arguments import FitArgumentError
+from .keys import indexed_key, named_keys
 from .sharding import batch_splitter, data_mesh, place, replicated
 
 __all__ = ["LossFn", "PredictFn", "evaluate", "make_evaluator", "n_samples", "CompiledEpoch",
-           "EVALUATOR_CACHE_SIZE"]
+           "EVALUATOR_CACHE_SIZE", "FIT_KEYS", "fit_keys", "ModelCheckError", "check_message",
+           "surface_checks"]
 
 LossFn = Callable[[Any, Any, Int[Array, " batch"]], Scalar]
 PredictFn = Callable[[Any, Any], Int[Array, " batch"]]
@@ -50,17 +56,89 @@ def n_samples(data: tuple[Any, Array], name: str) -> int:
     x, y = data
     y = jnp.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"fit: labels of `{name}` must have shape (n,), got {y.shape}.")
+        raise FitArgumentError(f"fit: labels of `{name}` must have shape (n,), got {y.shape}.")
     n = y.shape[0]
     if n == 0:
-        raise ValueError(f"fit: `{name}` is empty.")
+        raise FitArgumentError(f"fit: `{name}` is empty.")
     for leaf in jtu.tree_leaves(x):
         if jnp.shape(leaf)[:1] != (n,):
-            raise ValueError(
+            raise FitArgumentError(
                 f"fit: every leaf of X in `{name}` needs a leading axis of {n} samples (the number "
                 f"of labels), got a leaf of shape {jnp.shape(leaf)}."
             )
     return n
+
+
+# ----------------------------------------------------------------------------- model checks
+
+
+class ModelCheckError(RuntimeError):
+    """A check inside the model (`equinox.error_if`, e.g. a spike buffer ``max_spikes`` too
+    small for the spikes that occur) failed while `fit` trained or evaluated. The message is
+    the check's own, one line, without JAX's and Equinox's runtime boilerplate (set
+    ``JAXSNN_EQX_TRACEBACK=1`` in the console script for the whole chain)."""
+
+
+_CHECK = re.compile(r"EquinoxRuntimeError: (.+?)(?:\n\s*\n|\Z)", re.DOTALL)
+
+
+def check_message(err: BaseException) -> str | None:
+    """The message of the failed `equinox.error_if` check that ``err`` carries (one line), or
+    None when ``err`` is not such a failure."""
+    text = str(err)
+    match = _CHECK.search(text)
+    if match is None and type(err).__name__.endswith("EquinoxRuntimeError"):
+        match = re.match(r"(.+?)(?:\n\s*\n|\Z)", text, re.DOTALL)
+    if match is None:
+        return None
+    return " ".join(match.group(1).split())
+
+
+class _DropCheckLog(logging.Filter):
+    """Drops JAX's log record of a failed host callback that is a failed Equinox check (its
+    message reaches the caller as a `ModelCheckError`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or check_message(exc) is None
+
+
+def _forget_failed_effects() -> None:
+    """After a failed check: wait for the computations with side effects and drop their
+    runtime tokens, which hold the failure (else JAX raises it again at interpreter exit, a
+    traceback after the one-line error). Uses JAX internals where they are; else nothing."""
+    try:
+        jax.effects_barrier()
+    except Exception:  # noqa: BLE001 - the failure already reported
+        try:
+            from jax._src import dispatch
+
+            dispatch.runtime_tokens.clear()
+        except (ImportError, AttributeError):
+            pass
+
+
+@contextlib.contextmanager
+def surface_checks():
+    """Run compiled code so that a failed `equinox.error_if` check raises a `ModelCheckError`
+    with the check's message alone (and JAX does not log the callback's traceback)."""
+    log = logging.getLogger("jax._src.callback")
+    drop = _DropCheckLog()
+    log.addFilter(drop)
+    try:
+        yield
+    except ModelCheckError:
+        raise
+    except Exception as err:
+        message = check_message(err)
+        if message is None:
+            raise
+        _forget_failed_effects()
+        new = ModelCheckError(message)
+        new.original = err  # the whole chain, for debugging
+        raise new from None
+    finally:
+        log.removeFilter(drop)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -166,7 +244,8 @@ def make_evaluator(model: Any, predict_fn: PredictFn, data: tuple[Any, Array],
         dyn, _ = eqx.partition(model, eqx.is_array)
         if mesh is not None:
             dyn = place(dyn, replicated(mesh))
-        return float(compiled(dyn, *args)) / n
+        with surface_checks():
+            return float(compiled(dyn, *args)) / n
 
     return run
 
@@ -275,6 +354,16 @@ def check_finite_epoch(losses: Float[np.ndarray, " steps"], finite: Bool[np.ndar
     )
 
 
+#: The roles of `fit`'s ``key`` (`named_keys`): shuffling, per-step keys (``with_key``) and
+#: the evaluation keys (``with_key``; split again into ``val`` and ``test``).
+FIT_KEYS = ("shuffle", "steps", "eval")
+
+
+def fit_keys(key: PRNGKeyArray) -> dict[str, PRNGKeyArray]:
+    """`fit`'s ``key`` split into its roles, `FIT_KEYS`."""
+    return named_keys(key, FIT_KEYS)
+
+
 class CompiledEpoch:
     """One epoch of training compiled ahead of time for the given model, optimizer state and
     training data (`epoch_fn`; for ``mesh``: replicated in and out, each minibatch split).
@@ -285,8 +374,10 @@ class CompiledEpoch:
     ``(dyn, opt_state, row)`` with ``row = {"epoch": e + 1, "train_loss", "seconds"}``: the
     mean loss over the steps and the run time measured after the device finished.
 
-    Shuffling: epoch ``e`` draws ``permutation(fold_in(key, e), n_train)`` and its step keys
-    from ``fold_in(fold_in(key, e), 1)``.
+    Keys (`keys`): ``key`` is split once into ``shuffle`` and ``steps`` (`FIT_KEYS`); epoch
+    ``e`` draws ``permutation(indexed_key(shuffle, e), n_train)`` and its step keys from
+    ``indexed_key(steps, e)`` (two families with their own roots: no step key equals a key
+    the permutation draws with).
     """
 
     def __init__(self, static, dyn, opt_state, train: tuple[Any, Array], key: PRNGKeyArray, *,
@@ -296,6 +387,7 @@ class CompiledEpoch:
         x, y = train
         y = jnp.asarray(y)
         self.n, self.key, self.mesh, self.out = y.shape[0], key, mesh, out
+        self.keys = fit_keys(key)
         self.static = static
         epoch, self.names = epoch_fn(static, loss_fn, optimizer, batch_size, post_update,
                                      with_key, check_finite, mesh)
@@ -311,15 +403,15 @@ class CompiledEpoch:
         self.dyn, self.opt_state, self.x, self.y = dyn, opt_state, x, y
 
     def __call__(self, e: int, dyn, opt_state) -> tuple[Any, Any, dict]:
-        k_epoch = jax.random.fold_in(self.key, e)
-        perm = jax.random.permutation(k_epoch, self.n)
-        k_steps = jax.random.fold_in(k_epoch, 1)
+        perm = jax.random.permutation(indexed_key(self.keys["shuffle"], e), self.n)
+        k_steps = indexed_key(self.keys["steps"], e)
         if self.mesh is not None:
             perm, k_steps = place((perm, k_steps), replicated(self.mesh))
         t = time.perf_counter()
-        dyn, opt_state, losses, finite = self.compiled(dyn, opt_state, self.x, self.y, perm,
-                                                       k_steps)
-        losses = np.asarray(jax.block_until_ready(losses))
+        with surface_checks():
+            dyn, opt_state, losses, finite = self.compiled(dyn, opt_state, self.x, self.y,
+                                                           perm, k_steps)
+            losses = np.asarray(jax.block_until_ready(losses))
         seconds = time.perf_counter() - t
         check_finite_epoch(losses, np.asarray(finite), self.names, e + 1, self.out)
         return dyn, opt_state, {"epoch": e + 1, "train_loss": float(losses.mean()),

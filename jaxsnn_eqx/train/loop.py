@@ -17,7 +17,9 @@ import optax
 from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
-from .compiled import CompiledEpoch, LossFn, PredictFn, make_evaluator, n_samples
+from .arguments import FitArgumentError
+from .compiled import CompiledEpoch, LossFn, PredictFn, fit_keys, make_evaluator, n_samples
+from .keys import named_keys
 from .progress import FitCallback, ProgressPrinter
 from .run_folder import RunFolder, to_json
 from .sharding import barrier, data_mesh, is_writer
@@ -66,7 +68,9 @@ def fit(
         optimizer: an optax transformation (see `make_optimizer`).
         epochs: number of passes over ``train``; each drops the last incomplete batch.
         batch_size: samples per step.
-        key: shuffling key; epoch ``e`` shuffles with ``fold_in(key, e)`` (so resuming is exact).
+        key: the run's key, split once into its roles (`train.keys`; ``shuffle``, ``steps``,
+            ``eval``): epoch ``e`` shuffles with ``indexed_key(shuffle, e)`` (so resuming is
+            exact).
         out: run folder (see `jaxsnn_eqx.train.run_folder`), saved after every epoch; None:
             nothing saved.
         config: JSON-serialisable description of the run, saved in ``results.json`` and
@@ -102,7 +106,9 @@ def fit(
         ``val_accuracy``, ``seconds``), ``compile_seconds``, ``train_seconds``,
         ``test_accuracy``, ``val_accuracy`` (of the returned model), ``selected_epoch``,
         ``devices`` (the device count used), ``platform`` (e.g. ``"cpu"``, ``"gpu"``),
-        ``processes`` and ``device_history`` (``[{"from_epoch", "devices", "platform"}]``:
+        ``timing_seconds`` (seconds of this call by stage: ``compile``, ``train`` (the
+        epochs run now), ``validation``, ``test``, ``checkpoints``), ``processes`` and
+        ``device_history`` (``[{"from_epoch", "devices", "platform"}]``:
         one entry per stretch of epochs run on one device count; several after resuming
         with another ``devices``).
 
@@ -112,6 +118,8 @@ def fit(
         RunFolderError: ``out`` cannot be started or resumed as asked (see
             `jaxsnn_eqx.train.run_folder`).
         FloatingPointError: a non-finite loss, gradient or parameter.
+        ModelCheckError: a check inside the model (`equinox.error_if`, e.g. a spike buffer
+            too small) failed; the message is the check's, one line.
     """
     n_train = check_arguments(train, val, test, epochs=epochs, batch_size=batch_size,
                               select=select, out=out, resume=resume, overwrite=overwrite,
@@ -145,21 +153,33 @@ def fit(
     eval_val, eval_test = evaluators(model, predict_fn, val, test, eval_batch_size,
                                      key if with_key else None, mesh)
     results["compile_seconds"] = time.perf_counter() - t0
+    timing = {"compile": results["compile_seconds"], "train": 0.0, "validation": 0.0,
+              "test": 0.0, "checkpoints": 0.0}
     if folder is not None:
+        t = time.perf_counter()
         folder.start()
+        timing["checkpoints"] += time.perf_counter() - t
 
     callbacks: list[FitCallback] = [ProgressPrinter()] if progress else []
     for cb in callbacks:
         cb.on_start(start, epochs, out, results["compile_seconds"])
-    model, opt_state, best = train_epochs(
-        run_epoch, model, dyn, opt_state, range(start, epochs), results=results, best=best,
-        eval_val=eval_val, select=select, folder=folder, callbacks=callbacks)
-    for cb in callbacks:
-        cb.on_end()
+    try:  # the callbacks end also on an error or Ctrl-C (a live progress bar is closed)
+        model, opt_state, best = train_epochs(
+            run_epoch, model, dyn, opt_state, range(start, epochs), results=results, best=best,
+            eval_val=eval_val, select=select, folder=folder, callbacks=callbacks,
+            timing=timing)
+    finally:
+        for cb in callbacks:
+            cb.on_end()
 
+    t = time.perf_counter()
     selected = select_and_test(results, model, best, eval_test)
+    timing["test"] = time.perf_counter() - t
+    results["timing_seconds"] = timing
     if folder is not None:
+        t = time.perf_counter()
         folder.save(results, model, selected, opt_state, finished=True)
+        timing["checkpoints"] += time.perf_counter() - t
     return selected, results
 
 
@@ -172,14 +192,14 @@ def check_arguments(train, val, test, *, epochs: int, batch_size: int, select: s
         ValueError, TypeError: naming the argument and what it must be.
     """
     if select not in ("last", "best_val"):
-        raise ValueError(f"fit: `select` must be 'last' or 'best_val', got {select!r}.")
+        raise FitArgumentError(f"fit: `select` must be 'last' or 'best_val', got {select!r}.")
     if select == "best_val" and val is None:
-        raise ValueError("fit: `select='best_val'` needs a validation set `val`.")
+        raise FitArgumentError("fit: `select='best_val'` needs a validation set `val`.")
     if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"fit: `epochs` must be a non-negative integer, got {epochs!r}.")
+        raise FitArgumentError(f"fit: `epochs` must be a non-negative integer, got {epochs!r}.")
     n_train = n_samples(train, "train")
     if not isinstance(batch_size, int) or not 0 < batch_size <= n_train:
-        raise ValueError(
+        raise FitArgumentError(
             f"fit: `batch_size` must be an integer in [1, {n_train}] (the training set size), "
             f"got {batch_size!r}."
         )
@@ -188,11 +208,13 @@ def check_arguments(train, val, test, *, epochs: int, batch_size: int, select: s
     if test is not None:
         n_samples(test, "test")
     if resume and out is None:
-        raise ValueError("fit: `resume=True` needs `out`, the folder of the run to resume.")
+        raise FitArgumentError("fit: `resume=True` needs `out`, the folder of the run to resume.")
     if resume and overwrite:
-        raise ValueError("fit: `resume=True` and `overwrite=True` exclude each other; pick one.")
+        raise FitArgumentError(
+            "fit: `resume=True` and `overwrite=True` exclude each other; pick one.")
     if extend and not resume:
-        raise ValueError("fit: `extend=True` lengthens a saved run, so it needs `resume=True`.")
+        raise FitArgumentError(
+            "fit: `extend=True` lengthens a saved run, so it needs `resume=True`.")
     return n_train
 
 
@@ -262,33 +284,45 @@ def restore(folder: RunFolder, model, opt_state, select: str,
 
 def train_epochs(run_epoch: CompiledEpoch, model, dyn, opt_state, epochs: range, *,
                  results: dict, best: tuple[dict, Any] | None, eval_val, select: str,
-                 folder: RunFolder | None, callbacks: list[FitCallback]):
+                 folder: RunFolder | None, callbacks: list[FitCallback],
+                 timing: dict | None = None):
     """Train ``epochs`` (0-based indices) from ``dyn`` / ``opt_state``: per epoch, validate,
     append the row to ``results["epochs"]``, track the best epoch (``select="best_val"``),
     report to ``callbacks`` and checkpoint to ``folder``. Returns ``(model, opt_state, best)``
-    after the last epoch (``model`` as given when there is none)."""
+    after the last epoch (``model`` as given when there is none). ``timing``: seconds of
+    ``train``, ``validation`` and ``checkpoints`` are added to its entries."""
+    timing = {} if timing is None else timing
     for e in epochs:
         dyn, opt_state, row = run_epoch(e, dyn, opt_state)
+        timing["train"] = timing.get("train", 0.0) + row["seconds"]
         model = eqx.combine(dyn, run_epoch.static)
         if eval_val is not None:
+            t = time.perf_counter()
             row["val_accuracy"] = eval_val(model)
+            timing["validation"] = timing.get("validation", 0.0) + time.perf_counter() - t
         results["epochs"].append(row)
         if select == "best_val" and (best is None or row["val_accuracy"] > best[0]["val_accuracy"]):
             best = (row, model)
         for cb in callbacks:
             cb.on_epoch(row, epochs.stop)
         if folder is not None:
+            t = time.perf_counter()
             folder.save(results, model, best[1] if best is not None else model, opt_state)
+            timing["checkpoints"] = timing.get("checkpoints", 0.0) + time.perf_counter() - t
     return model, opt_state, best
 
 
 def evaluators(model, predict_fn: PredictFn, val, test, batch_size: int,
                key: PRNGKeyArray | None, mesh: Mesh | None):
     """``(eval_val, eval_test)``: compiled ``model -> accuracy`` on ``val`` and ``test`` (None
-    for a set not given). With ``key`` (``with_key``), the two draw their batch keys from
-    ``split(fold_in(key, 0x7FFFFFFF))``, the same every epoch."""
-    k_val, k_test = (jax.random.split(jax.random.fold_in(key, 0x7FFFFFFF)) if key is not None
-                     else (None, None))
+    for a set not given). With ``key`` (``with_key``; `fit`'s key), the two draw their batch
+    keys from the ``val`` and ``test`` parts of its ``eval`` role (`fit_keys`), the same every
+    epoch."""
+    if key is not None:
+        k = named_keys(fit_keys(key)["eval"], ("val", "test"))
+        k_val, k_test = k["val"], k["test"]
+    else:
+        k_val = k_test = None
     eval_val = make_evaluator(model, predict_fn, val, batch_size, k_val, mesh) if val else None
     eval_test = (make_evaluator(model, predict_fn, test, batch_size, k_test, mesh) if test
                  else None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import optax
 
+from .arguments import FitArgumentError
+
 __all__ = ["make_optimizer"]
 
 
@@ -27,7 +29,7 @@ def make_optimizer(
         ValueError: ``lr`` is not positive or ``schedule`` is unknown.
     """
     if lr <= 0:
-        raise ValueError(f"make_optimizer: `lr` must be positive, got {lr}.")
+        raise FitArgumentError(f"make_optimizer: `lr` must be positive, got {lr}.")
     total = max(1, epochs * steps_per_epoch)
     if schedule == "cosine":
         sched = optax.cosine_decay_schedule(lr, total, alpha=final_lr_fraction)
@@ -36,7 +38,7 @@ def make_optimizer(
     elif schedule == "constant":
         sched = optax.constant_schedule(lr)
     else:
-        raise ValueError(f"make_optimizer: unknown `schedule` {schedule!r}.")
+        raise FitArgumentError(f"make_optimizer: unknown `schedule` {schedule!r}.")
     opt = optax.adamw(sched, weight_decay=weight_decay) if weight_decay else optax.adam(sched)
     if clip_norm is not None:
         opt = optax.chain(optax.clip_by_global_norm(clip_norm), opt)

@@ -34,6 +34,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from .arguments import FitArgumentError
+
 __all__ = ["init_distributed", "data_mesh", "batch_splitter", "place", "replicated",
            "barrier", "is_writer"]
 
@@ -66,12 +68,12 @@ def data_mesh(devices: int | None, batch_size: int | None, who: str = "fit") -> 
     """
     if devices is not None and (isinstance(devices, bool) or not isinstance(devices, int)
                                 or devices < 0):
-        raise ValueError(f"{who}: `devices` must be a positive integer, or None / 0 for all "
+        raise FitArgumentError(f"{who}: `devices` must be a positive integer, or None / 0 for all "
                          f"devices, got {devices!r}.")
     every = jax.devices()
     n = len(every) if not devices else devices
     if n > len(every):
-        raise ValueError(
+        raise FitArgumentError(
             f"{who}: devices={n} asked for, but only {len(every)} {every[0].platform} "
             f"device(s) exist (jax.devices()); pass devices <= {len(every)}, or None / 0 for "
             f"all. To try several devices on a CPU, set "
@@ -79,7 +81,7 @@ def data_mesh(devices: int | None, batch_size: int | None, who: str = "fit") -> 
             f"reads it when it is imported)."
         )
     if jax.process_count() > 1 and 1 < n < len(every):
-        raise ValueError(
+        raise FitArgumentError(
             f"{who}: with {jax.process_count()} processes the batch is split over every "
             f"device of every process ({len(every)} in all); pass devices=None / 0 (--devices "
             f"0) or devices={len(every)} (or 1: every process trains alone), got {devices!r}."
@@ -87,7 +89,7 @@ def data_mesh(devices: int | None, batch_size: int | None, who: str = "fit") -> 
     if batch_size is not None and batch_size % n:
         lower, upper = batch_size // n * n, -(-batch_size // n) * n
         hint = f"{lower} or {upper}" if lower else f"{upper}"
-        raise ValueError(
+        raise FitArgumentError(
             f"{who}: batch_size {batch_size} does not divide into {n} devices (each device "
             f"takes an equal share of every batch); use a multiple of {n} (e.g. {hint}) or a "
             f"device count that divides {batch_size}."
