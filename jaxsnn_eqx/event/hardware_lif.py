@@ -261,4 +261,4 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
             self.target_params)
         out_t, out_i = _in_the_loop((self.params, w_in, w_rec, in_time), in_idx, self.backend,
                                     cfg, key, target)
-        return trust(Spikes(out_t, out_i))
+        return trust(Spikes(out_t, out_i), self.size)

@@ -267,4 +267,4 @@ def simulate(
     else:
         out_t, out_i, overflow = _simulate(vjp_arg, in_idx, cfg)
     out_t = check_overflow(out_t, overflow, cfg, where)
-    return trust(Spikes(out_t, out_i))
+    return trust(Spikes(out_t, out_i), n)

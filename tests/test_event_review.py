@@ -1,0 +1,62 @@
+"""Defects of the event core found by an expert review (issue 26): each with its smallest
+reproduction, and the siblings of its class."""
+
+import dataclasses
+import warnings
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxsnn_eqx as snn
+from jaxsnn_eqx import Spikes, checks, event, hardware
+
+KEY = jax.random.PRNGKey(0)
+P = event.LIFParams(tau_mem=1e-2, tau_syn=5e-3)
+IN = Spikes(jnp.array([0.0, 1e-3, 2e-3, jnp.inf]), jnp.array([0, 1, 2, -1]))
+
+
+def _hidden():
+    w = jnp.full((3, 10), 2.0)  # every hidden neuron fires: indices up to 9
+    return event.LIF(3, 10, params=P, t_max=0.05, max_spikes=10, weight=w, single_spike=True)
+
+
+# ---------------------------------------------------------------- 1. trusted spikes and in_size
+def test_a_layer_output_is_checked_against_a_smaller_consumer():
+    h = _hidden()(IN)
+    assert int(h.idx.max()) >= 4
+    small = event.LIF(4, 2, params=P, t_max=0.05, max_spikes=40, key=KEY)
+    with pytest.raises(ValueError, match=r"LIF\(4->2\).*index out of range"):
+        small(h)
+    with pytest.raises(Exception, match="index out of range"):
+        jax.block_until_ready(eqx.filter_jit(lambda m, x: m(_hidden()(x)))(small, IN))
+
+
+def test_edited_indices_of_a_layer_output_are_checked():
+    h = _hidden()(IN)
+    big = event.LIF(10, 2, params=P, t_max=0.05, max_spikes=40, key=KEY)
+    big(h)  # unchanged: trusted
+    shifted = Spikes(h.time, jnp.where(h.idx >= 0, h.idx + 100, -1))
+    with pytest.raises(ValueError, match="index out of range"):
+        big(shifted)
+    with pytest.raises(Exception, match="index out of range"):
+        jax.block_until_ready(eqx.filter_jit(
+            lambda m, x: m(Spikes((o := _hidden()(x)).time, o.idx + 100)))(big, IN))
+
+
+def test_trust_holds_for_any_consumer_at_least_as_wide():
+    h = _hidden()(IN)
+    assert checks.is_trusted(h, 10) and checks.is_trusted(h, 11)
+    assert not checks.is_trusted(h, 9)
+    assert checks.check_spikes(h, 12, "next") is h
+    assert not checks.is_trusted(Spikes(h.time, h.idx + 0), 10)
+
+
+def test_hardware_output_is_checked_against_its_consumer():
+    hw = event.HardwareRecurrentLIF(3, 10, params=P, t_max=0.05, max_spikes=10, key=KEY,
+                                    single_spike=True,
+                                    weight_in=jnp.full((3, 10), 2.0),
+                                    backend=hardware.JaxSimulation())
+    h = hw(IN)
+    assert checks.is_trusted(h, 10) and not checks.is_trusted(h, 4)
