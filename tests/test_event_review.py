@@ -60,3 +60,30 @@ def test_hardware_output_is_checked_against_its_consumer():
                                     backend=hardware.JaxSimulation())
     h = hw(IN)
     assert checks.is_trusted(h, 10) and not checks.is_trusted(h, 4)
+
+
+# ---------------------------------------------------------------- 7. a backend with array fields
+class _Shifted(event.Backend):
+    """A tiny backend with an array field: the exact simulation, every spike later by shift."""
+
+    shift: jax.Array
+
+    def run(self, population, spikes, key=None):
+        out = event.JaxSimulation().run(population, spikes)
+        return Spikes(jnp.where(out.idx >= 0, out.time + self.shift, out.time), out.idx)
+
+
+def _first_times_loss(m):
+    t = m(IN).time
+    return jnp.sum(jnp.where(jnp.isfinite(t), t, 0.0))
+
+
+def test_a_backend_with_an_array_field_does_not_break_gradients():
+    hw = event.HardwareRecurrentLIF(3, 4, params=P, t_max=0.05, max_spikes=10, key=KEY,
+                                    weight_in=jnp.full((3, 4), 2.0), single_spike=True,
+                                    backend=_Shifted(jnp.array(1e-4)))
+    g = eqx.filter_grad(_first_times_loss)(hw)
+    assert jnp.all(jnp.isfinite(g.weight_in)) and float(jnp.abs(g.weight_in).sum()) > 0
+    assert float(g.backend.shift) == 0.0  # the backend is not trained
+    g_jit = eqx.filter_jit(eqx.filter_grad(_first_times_loss))(hw)
+    assert jnp.allclose(g_jit.weight_in, g.weight_in)

@@ -259,6 +259,9 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
         in_idx = jax.lax.stop_gradient(spikes.idx)
         target = None if self.target_params is None else jax.lax.stop_gradient(
             self.target_params)
-        out_t, out_i = _in_the_loop((self.params, w_in, w_rec, in_time), in_idx, self.backend,
+        # the backend is not differentiated: its array fields (if any) carry no tangent
+        b_dyn, b_static = eqx.partition(self.backend, eqx.is_array)
+        backend = eqx.combine(jax.lax.stop_gradient(b_dyn), b_static)
+        out_t, out_i = _in_the_loop((self.params, w_in, w_rec, in_time), in_idx, backend,
                                     cfg, key, target)
         return trust(Spikes(out_t, out_i), self.size)
