@@ -87,3 +87,60 @@ def test_a_backend_with_an_array_field_does_not_break_gradients():
     assert float(g.backend.shift) == 0.0  # the backend is not trained
     g_jit = eqx.filter_jit(eqx.filter_grad(_first_times_loss))(hw)
     assert jnp.allclose(g_jit.weight_in, g.weight_in)
+
+
+# ---------------------------------------------------------------- 3. one dtype rule on every path
+def _f64(**kw):
+    return {k: jnp.array(v, jnp.float64) for k, v in kw.items()}
+
+
+def _mixed_layers():
+    """float32 weights, float64 parameter arrays (x64 is on in the tests): every path."""
+    w = jnp.full((3, 4), 1.0, jnp.float32)
+    lp = event.LIFParams(**_f64(tau_mem=1e-2, tau_syn=5e-3, t_refrac=1e-2))
+    zero = jnp.zeros((4, 4), jnp.float32)
+    chain = jnp.zeros((4, 4), bool).at[:2, 2:].set(True)
+    return {
+        "LIF single-spike all-at-once": event.LIF(3, 4, params=lp, t_max=0.05, max_spikes=4,
+                                                  weight=w, single_spike=True),
+        "LIF single-spike loop": event.LIF(3, 4, params=lp, t_max=0.05, max_spikes=4, weight=w,
+                                           single_spike=True, method="kernel"),
+        "LIF multi-spike": event.LIF(3, 4, params=lp, t_max=0.05, max_spikes=40, weight=w),
+        "EventPropLIF": event.EventPropLIF(3, 4, params=lp, t_max=0.05, max_spikes=40,
+                                           weight=w),
+        "LIF delays": event.LIF(3, 4, params=lp, t_max=0.05, max_spikes=40, weight=w,
+                                delay=jnp.full((3, 4), 1e-3)),
+        "RecurrentEventPropLIF": event.RecurrentEventPropLIF(
+            3, 4, params=lp, t_max=0.05, max_spikes=40, weight_in=w, weight_rec=zero),
+        "RecurrentEventPropLIF stages": event.RecurrentEventPropLIF(
+            3, 4, params=lp, t_max=0.05, max_spikes=40, weight_in=w, weight_rec=zero + 0.5,
+            mask=chain, mask_in=jnp.zeros((3, 4), bool).at[:, :2].set(True)),
+        "HardwareRecurrentLIF": event.HardwareRecurrentLIF(
+            3, 4, params=lp, t_max=0.05, max_spikes=40, weight_in=w, weight_rec=zero,
+            backend=hardware.JaxSimulation(), target_params=lp),
+        "IF": event.IF(3, 4, params=event.IFParams(**_f64(tau_mem=1e-2, tau_syn=5e-3,
+                                                          t_refrac=1e-2)),
+                       t_max=0.05, max_spikes=40, weight=w),
+        "AdaptiveLIF": event.AdaptiveLIF(
+            3, 4, params=event.AdaptiveLIFParams(**_f64(tau_mem=1e-2, tau_syn=5e-3,
+                                                        t_refrac=1e-2)),
+            t_max=0.05, max_spikes=40, weight=w),
+    }
+
+
+@pytest.mark.parametrize("name", list(_mixed_layers()))
+def test_float64_parameters_follow_a_float32_layer(name):
+    assert jax.config.jax_enable_x64
+    m = _mixed_layers()[name]
+    x = Spikes(IN.time.astype(jnp.float32), IN.idx)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no scatter FutureWarning either
+        out = m(x)
+        assert out.time.dtype == jnp.float32
+        assert int(jnp.sum(out.idx >= 0)) > 0
+        out_jit = eqx.filter_jit(lambda m, x: m(x))(m, x)
+        g = eqx.filter_grad(lambda m: jnp.sum(jnp.where(out.idx >= 0, m(x).time, 0.0)))(m)
+    assert jnp.allclose(out.time, out_jit.time, rtol=1e-5) and jnp.array_equal(out.idx, out_jit.idx)
+    g_params = g.params if hasattr(g, "params") else g.neuron.params
+    assert g_params.tau_mem.dtype == jnp.float64  # gradients come back in the leaf's dtype
+    assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(g))

@@ -41,6 +41,7 @@ from .eventprop import (
     single_spike_feedforward,
 )
 from .lif import LIFNeuron, LIFParams
+from .neuron import cast_floats
 from .recurrent import AbstractRecurrentLIF, recurrent_lif_fields
 
 __all__ = ["HardwareRecurrentLIF", "eventprop_at_observed"]
@@ -258,10 +259,11 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
                       self.slope_floor)
         in_idx = jax.lax.stop_gradient(spikes.idx)
         target = None if self.target_params is None else jax.lax.stop_gradient(
-            self.target_params)
+            cast_floats(self.target_params, dtype))
         # the backend is not differentiated: its array fields (if any) carry no tangent
         b_dyn, b_static = eqx.partition(self.backend, eqx.is_array)
         backend = eqx.combine(jax.lax.stop_gradient(b_dyn), b_static)
-        out_t, out_i = _in_the_loop((self.params, w_in, w_rec, in_time), in_idx, backend,
+        params = cast_floats(self.params, dtype)  # the parameters follow the state's dtype
+        out_t, out_i = _in_the_loop((params, w_in, w_rec, in_time), in_idx, backend,
                                     cfg, key, target)
         return trust(Spikes(out_t, out_i), self.size)

@@ -30,7 +30,7 @@ from .backward import Backward, adjoint_lanes, is_replay
 from .delays import arrivals, check_delay
 from .loop import LOOP_BATCHINGS, event_loop, lane_axis, lanes
 from .merge import merge_lanes
-from .neuron import EventNeuron
+from .neuron import EventNeuron, cast_floats
 from .replay import replay_backward
 
 __all__ = ["simulate", "run_forward", "check_overflow", "Config", "METHODS"]
@@ -250,6 +250,7 @@ def simulate(
     if weight_rec is not None:
         dtype = jnp.result_type(dtype, weight_rec.dtype)
     in_time = spikes.time.astype(dtype)
+    neuron = cast_floats(neuron, dtype)  # the parameters follow the state (`cast_floats`)
     if loop_batching is not None and loop_batching not in LOOP_BATCHINGS:
         raise ValueError(f"{where}: loop_batching must be one of {LOOP_BATCHINGS} or None, got "
                          f"{loop_batching!r}.")
