@@ -144,3 +144,49 @@ def test_float64_parameters_follow_a_float32_layer(name):
     g_params = g.params if hasattr(g, "params") else g.neuron.params
     assert g_params.tau_mem.dtype == jnp.float64  # gradients come back in the leaf's dtype
     assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(g))
+
+
+# ---------------------------------------------------------------- 8. dataclasses.replace
+def _lif_weight():
+    return event.LIF(3, 4, params=P, t_max=0.05, max_spikes=40, key=KEY).weight
+
+
+def _every_layer():
+    return {
+        "EventLayer": event.EventLayer(event.LIFNeuron(P), _lif_weight(), t_max=0.05,
+                                       max_spikes=40),
+        "LIF": event.LIF(3, 4, params=P, t_max=0.05, max_spikes=40, key=KEY),
+        "LIF single-spike": event.LIF(3, 4, params=P, t_max=0.05, max_spikes=4, key=KEY,
+                                      single_spike=True),
+        "LIF delays": event.LIF(3, 4, params=P, t_max=0.05, max_spikes=40, key=KEY,
+                                delay=jnp.full((3, 4), 1e-3)),
+        "EventPropLIF": event.EventPropLIF(3, 4, params=P, t_max=0.05, max_spikes=40, key=KEY),
+        "IF": event.IF(3, 4, t_max=0.05, max_spikes=40, key=KEY),
+        "AdaptiveLIF": event.AdaptiveLIF(3, 4, t_max=0.05, max_spikes=40, key=KEY),
+        "RecurrentEventPropLIF": event.RecurrentEventPropLIF(3, 4, params=P, t_max=0.05,
+                                                             max_spikes=40, key=KEY),
+        "HardwareRecurrentLIF": event.HardwareRecurrentLIF(
+            3, 4, params=P, t_max=0.05, max_spikes=40, key=KEY,
+            backend=hardware.JaxSimulation()),
+    }
+
+
+@pytest.mark.parametrize("name", list(_every_layer()))
+def test_dataclasses_replace_works_for_every_layer(name):
+    m = _every_layer()[name]
+    same = dataclasses.replace(m)
+    assert bool(eqx.tree_equal(same, m))
+    m2 = dataclasses.replace(m, t_max=0.04)
+    assert type(m2) is type(m) and m2.t_max == 0.04
+    assert bool(eqx.tree_equal(dataclasses.replace(m2, t_max=0.05), m))
+    assert isinstance(m2(IN), Spikes)
+    with pytest.raises(ValueError, match="max_spikes"):
+        dataclasses.replace(m, max_spikes=0)
+
+
+def test_event_layer_replace_checks_sizes_against_the_weight():
+    m = _every_layer()["EventLayer"]
+    with pytest.raises(ValueError, match="in_size=5"):
+        dataclasses.replace(m, in_size=5)
+    m2 = dataclasses.replace(m, weight=_lif_weight()[:2], in_size=2)
+    assert m2.in_size == 2
