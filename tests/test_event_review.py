@@ -190,3 +190,43 @@ def test_event_layer_replace_checks_sizes_against_the_weight():
         dataclasses.replace(m, in_size=5)
     m2 = dataclasses.replace(m, weight=_lif_weight()[:2], in_size=2)
     assert m2.in_size == 2
+
+
+# ---------------------------------------------------------------- 9. zero-length input spikes
+EMPTY = Spikes(jnp.zeros((0,)), jnp.zeros((0,), jnp.int32))
+
+
+def _silent(out, max_spikes):
+    return (out.time.shape[-1] == max_spikes and bool(jnp.all(out.time == jnp.inf))
+            and bool(jnp.all(out.idx == -1)))
+
+
+@pytest.mark.parametrize("name", list(_every_layer()))
+def test_zero_length_input_gives_a_silent_output(name):
+    m = _every_layer()[name]
+    for x in (EMPTY, Spikes.empty(0)):
+        assert _silent(m(x), m.max_spikes)
+    assert _silent(eqx.filter_jit(lambda m, x: m(x))(m, EMPTY), m.max_spikes)
+    batch = Spikes(jnp.zeros((2, 0)), jnp.zeros((2, 0), jnp.int32))
+    assert _silent(jax.vmap(m)(batch), m.max_spikes)
+    g = eqx.filter_grad(lambda m: jnp.sum(jnp.where(jnp.isfinite(t := m(EMPTY).time), t, 0.0)))(m)
+    assert all(bool(jnp.all(leaf == 0)) for leaf in jax.tree.leaves(g))
+
+
+def test_zero_length_input_on_other_paths():
+    lp = event.LIFParams(tau_mem=1e-2, tau_syn=5e-3)
+    chain = jnp.zeros((4, 4), bool).at[:2, 2:].set(True)
+    staged = event.RecurrentEventPropLIF(3, 4, params=lp, t_max=0.05, max_spikes=8, key=KEY,
+                                         mask=chain,
+                                         mask_in=jnp.zeros((3, 4), bool).at[:, :2].set(True))
+    assert staged.stages is not None and _silent(staged(EMPTY), 8)
+    emu = event.HardwareRecurrentLIF(3, 4, params=lp, t_max=0.05, max_spikes=8, key=KEY,
+                                     backend=hardware.Emulator())
+    assert _silent(emu(EMPTY, key=KEY), 8)
+    net = snn.Sequential([event.LIF(3, 5, params=lp, t_max=0.05, max_spikes=8, key=KEY),
+                          event.LIF(5, 2, params=lp, t_max=0.05, max_spikes=4, key=KEY)])
+    assert _silent(net(EMPTY), 4)
+    w = event.LIF(3, 4, params=lp, t_max=0.05, max_spikes=8, key=KEY).weight
+    out = event.simulate(event.LIFNeuron(lp), w, EMPTY, t_max=0.05, max_spikes=8,
+                         weight_rec=jnp.zeros((4, 4)))
+    assert _silent(out, 8)

@@ -247,6 +247,8 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
         if spikes.time.ndim != 1:
             raise ValueError(f"HardwareRecurrentLIF: expected unbatched Spikes, got shape "
                              f"{spikes.time.shape}; batch with jax.vmap (one key per sample).")
+        if spikes.time.shape[0] == 0:  # no input slot at all: one unused slot, a silent input
+            spikes = spikes.pad(1)
         if key is None and self.backend.needs_key:
             raise ValueError(f"HardwareRecurrentLIF: the backend {type(self.backend).__name__} "
                              "adds trial-to-trial noise; pass key= (one per call/sample).")

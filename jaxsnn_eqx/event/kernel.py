@@ -221,6 +221,8 @@ def simulate(
             f"{where}: expected unbatched Spikes (1-d arrays), got shape {spikes.time.shape}; "
             "batch with jax.vmap (e.g. jax.vmap(layer)(spikes))."
         )
+    if spikes.time.shape[0] == 0:  # no input slot at all: one unused slot, a silent input
+        spikes = spikes.pad(1)
     n = weight.shape[1]
     if weight_rec is not None and weight_rec.shape != (n, n):
         raise ValueError(f"{where}: weight_rec must have shape {(n, n)}, got {weight_rec.shape}.")
