@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import warnings
 import weakref
 from typing import Any
 
@@ -41,6 +42,7 @@ import numpy as np
 __all__ = [
     "set_debug", "debug", "debug_enabled", "check_spikes", "check_finite", "check_size",
     "check_weight", "check_finite_input", "trust", "is_trusted",
+    "warn_if_all_late",
 ]
 
 _DEBUG = os.environ.get("JAXSNN_EQX_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
@@ -177,6 +179,23 @@ def check_spikes(spikes: Any, n_in: int, where: str, name: str = "spikes"):
                 f"{where}: input `{name}` has {what} at position {pos} ({seen}); expected {exp}."
             )
     return spikes
+
+
+def warn_if_all_late(spikes: Any, t_max: float, where: str) -> None:
+    """Warn (a ``UserWarning``) when every real input spike of ``spikes`` lies at or after
+    ``t_max``: the layer cannot respond, which is usually a unit mistake (e.g. times in ms or
+    us against ``t_max`` in s). Only for concrete (eager) inputs; under ``jit``/``vmap`` the
+    values are unknown and nothing is checked. Python shows each such warning once per place."""
+    time = spikes.time
+    if _is_traced(time):
+        return
+    t = np.asarray(time)
+    real = t[np.isfinite(t)]
+    if real.size and np.all(real >= t_max):
+        warnings.warn(
+            f"{where}: every input spike lies at or after t_max={t_max} (earliest "
+            f"{float(real.min())!r}), so the layer cannot respond; are the times in seconds, "
+            "like t_max?", UserWarning, stacklevel=4)
 
 
 def _leaf_name(path) -> str:

@@ -230,3 +230,36 @@ def test_zero_length_input_on_other_paths():
     out = event.simulate(event.LIFNeuron(lp), w, EMPTY, t_max=0.05, max_spikes=8,
                          weight_rec=jnp.zeros((4, 4)))
     assert _silent(out, 8)
+
+
+# ---------------------------------------------------------------- 11. times in the wrong unit
+LATE = Spikes(jnp.array([1.0, 10.0, jnp.inf]), jnp.array([0, 1, -1]))  # ms against t_max in s
+
+
+@pytest.mark.parametrize("name", ["LIF", "LIF single-spike", "RecurrentEventPropLIF",
+                                  "HardwareRecurrentLIF", "IF", "EventLayer"])
+def test_input_entirely_after_t_max_warns(name):
+    m = _every_layer()[name]
+    with pytest.warns(UserWarning, match=r"every input spike lies at or after t_max=0\.05"):
+        out = m(LATE)
+    assert _silent(out, m.max_spikes)
+
+
+def test_no_warning_for_normal_empty_or_traced_input():
+    m = _every_layer()["LIF"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m(IN)  # normal input
+        m(Spikes.empty(3))  # nothing at all: nothing to warn about
+        m(Spikes(jnp.array([1e-3, 1.0, jnp.inf]), jnp.array([0, 1, -1])))  # one spike in time
+        eqx.filter_jit(lambda m, x: m(x))(m, LATE)  # values unknown while tracing
+
+
+def test_encoding_in_the_wrong_unit_warns():
+    from jaxsnn_eqx import data
+
+    x = jnp.array([[0.2, 0.7]])
+    late = data.encode_latency(x, t_early=0.0, t_late=10.0)
+    m = event.LIF(int(late.idx.max()) + 1, 3, params=P, t_max=0.04, max_spikes=4, key=KEY)
+    with pytest.warns(UserWarning, match="are the times in seconds"):
+        m(Spikes(late.time[0], late.idx[0]))

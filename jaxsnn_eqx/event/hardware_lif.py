@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from ..checks import check_finite, check_spikes, trust
+from ..checks import check_finite, check_spikes, trust, warn_if_all_late
 from ..spikes import Spikes
 from .backend import (
     Backend,
@@ -249,6 +249,7 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
                              f"{spikes.time.shape}; batch with jax.vmap (one key per sample).")
         if spikes.time.shape[0] == 0:  # no input slot at all: one unused slot, a silent input
             spikes = spikes.pad(1)
+        warn_if_all_late(spikes, self.t_max, where)
         if key is None and self.backend.needs_key:
             raise ValueError(f"HardwareRecurrentLIF: the backend {type(self.backend).__name__} "
                              "adds trial-to-trial noise; pass key= (one per call/sample).")

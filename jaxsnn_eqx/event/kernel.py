@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from ..checks import check_finite, check_spikes, trust
+from ..checks import check_finite, check_spikes, trust, warn_if_all_late
 from ..spikes import Spikes
 from .backward import Backward, adjoint_lanes, is_replay
 from .delays import arrivals, check_delay
@@ -223,6 +223,7 @@ def simulate(
         )
     if spikes.time.shape[0] == 0:  # no input slot at all: one unused slot, a silent input
         spikes = spikes.pad(1)
+    warn_if_all_late(spikes, t_max, where)
     n = weight.shape[1]
     if weight_rec is not None and weight_rec.shape != (n, n):
         raise ValueError(f"{where}: weight_rec must have shape {(n, n)}, got {weight_rec.shape}.")
