@@ -263,3 +263,16 @@ def test_encoding_in_the_wrong_unit_warns():
     m = event.LIF(int(late.idx.max()) + 1, 3, params=P, t_max=0.04, max_spikes=4, key=KEY)
     with pytest.warns(UserWarning, match="are the times in seconds"):
         m(Spikes(late.time[0], late.idx[0]))
+
+
+# ---------------------------------------------------------------- 12. static settings
+def test_tree_at_on_a_static_setting_and_the_documented_way():
+    from pathlib import Path
+
+    m = _every_layer()["LIF"]
+    with pytest.raises(TypeError, match="0.05 is not a leaf"):
+        eqx.tree_at(lambda m: m.t_max, m, 1e-2)
+    assert dataclasses.replace(m, t_max=1e-2).t_max == 1e-2
+    text = (Path(__file__).parents[1] / "docs" / "checks.md").read_text()
+    errors = text.split("## Errors you may meet", 1)[1].split("\n## ", 1)[0]
+    assert "is not a leaf of the pytree" in errors and "dataclasses.replace" in errors
