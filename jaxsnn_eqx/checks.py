@@ -16,8 +16,9 @@ Two kinds of check:
   call and sees the new setting (at the cost of compiling it again).
 
 Spikes that a layer of this package returned and that reach the next layer unchanged (the same
-array or tracer object) are valid by construction and not checked again, so in a network only
-the data entering the first layer pays for the checks.
+time and idx arrays or tracers) are valid by construction and not checked again, provided the
+next layer has at least as many inputs as the producing layer has neurons (`trust`,
+`is_trusted`); so in a network only the data entering the first layer pays for the checks.
 
 Unsorted input is an error rather than being sorted silently: `Spikes.from_arrays` and
 `Spikes.sort` sort (stably) for you.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import warnings
 import weakref
 from typing import Any
 
@@ -39,7 +41,8 @@ import numpy as np
 
 __all__ = [
     "set_debug", "debug", "debug_enabled", "check_spikes", "check_finite", "check_size",
-    "check_weight", "check_finite_input", "trust",
+    "check_weight", "check_finite_input", "trust", "is_trusted",
+    "warn_if_all_late",
 ]
 
 _DEBUG = os.environ.get("JAXSNN_EQX_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
@@ -106,18 +109,36 @@ def _spike_faults(time, idx, n_in):
     return (nan, neg, bad_idx, bad_pad, unsorted)
 
 
-# Spike times produced by this package's layers (valid by construction), by id: a layer's input
-# that is exactly such an array (e.g. the previous layer's output in the same trace) is not
-# checked again. Weak references: an entry goes when its array (or tracer) does.
-_TRUSTED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# Spikes produced by this package's layers (valid by construction), by the id of their times: a
+# layer's input whose time AND idx arrays (or tracers) are exactly those of such an output, and
+# whose consumer has at least as many inputs as the producer had neurons, is not checked again.
+# Weak references: an entry goes when its time array (or tracer) does.
+_TRUSTED: dict[int, tuple[Any, Any, int]] = {}
 
 
-def trust(spikes: Any) -> Any:
-    """Mark ``spikes`` (a layer's output) as valid, so that a layer it is passed to unchanged
-    skips `check_spikes`. Returns ``spikes``."""
+def _forget(key: int):
+    return lambda _ref: _TRUSTED.pop(key, None)
+
+
+def trust(spikes: Any, n_out: int) -> Any:
+    """Mark ``spikes`` (the output of a layer of ``n_out`` neurons: indices in ``[0, n_out)``)
+    as valid for any consumer with ``in_size >= n_out``, so that a layer it is passed to
+    unchanged (the same time and idx objects) skips `check_spikes`. Returns ``spikes``."""
     with contextlib.suppress(TypeError):  # an object without weak references: just not trusted
-        _TRUSTED[id(spikes.time)] = spikes.time
+        key = id(spikes.time)
+        _TRUSTED[key] = (weakref.ref(spikes.time, _forget(key)), weakref.ref(spikes.idx),
+                         int(n_out))
     return spikes
+
+
+def is_trusted(spikes: Any, n_in: int) -> bool:
+    """Whether ``spikes`` are a layer's output, unchanged (time and idx), whose indices are
+    valid for ``n_in`` inputs (see `trust`)."""
+    entry = _TRUSTED.get(id(spikes.time))
+    if entry is None:
+        return False
+    time_ref, idx_ref, n_out = entry
+    return time_ref() is spikes.time and idx_ref() is spikes.idx and n_out <= n_in
 
 
 def check_spikes(spikes: Any, n_in: int, where: str, name: str = "spikes"):
@@ -137,7 +158,7 @@ def check_spikes(spikes: Any, n_in: int, where: str, name: str = "spikes"):
             + "; build one with Spikes(time, idx), Spikes.from_arrays or data.encode_latency."
         )
     time, idx = spikes.time, spikes.idx
-    if _TRUSTED.get(id(time)) is time:  # straight from one of our layers
+    if is_trusted(spikes, n_in):  # straight from one of our layers, indices in range
         return spikes
     if _is_traced(time, idx):
         faults = _spike_faults(time, idx, n_in)
@@ -158,6 +179,23 @@ def check_spikes(spikes: Any, n_in: int, where: str, name: str = "spikes"):
                 f"{where}: input `{name}` has {what} at position {pos} ({seen}); expected {exp}."
             )
     return spikes
+
+
+def warn_if_all_late(spikes: Any, t_max: float, where: str) -> None:
+    """Warn (a ``UserWarning``) when every real input spike of ``spikes`` lies at or after
+    ``t_max``: the layer cannot respond, which is usually a unit mistake (e.g. times in ms or
+    us against ``t_max`` in s). Only for concrete (eager) inputs; under ``jit``/``vmap`` the
+    values are unknown and nothing is checked. Python shows each such warning once per place."""
+    time = spikes.time
+    if _is_traced(time):
+        return
+    t = np.asarray(time)
+    real = t[np.isfinite(t)]
+    if real.size and np.all(real >= t_max):
+        warnings.warn(
+            f"{where}: every input spike lies at or after t_max={t_max} (earliest "
+            f"{float(real.min())!r}), so the layer cannot respond; are the times in seconds, "
+            "like t_max?", UserWarning, stacklevel=4)
 
 
 def _leaf_name(path) -> str:

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from ..checks import check_finite, check_spikes, trust
+from ..checks import check_finite, check_spikes, trust, warn_if_all_late
 from ..spikes import Spikes
 from .backend import (
     Backend,
@@ -41,6 +41,7 @@ from .eventprop import (
     single_spike_feedforward,
 )
 from .lif import LIFNeuron, LIFParams
+from .neuron import cast_floats
 from .recurrent import AbstractRecurrentLIF, recurrent_lif_fields
 
 __all__ = ["HardwareRecurrentLIF", "eventprop_at_observed"]
@@ -246,6 +247,9 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
         if spikes.time.ndim != 1:
             raise ValueError(f"HardwareRecurrentLIF: expected unbatched Spikes, got shape "
                              f"{spikes.time.shape}; batch with jax.vmap (one key per sample).")
+        if spikes.time.shape[0] == 0:  # no input slot at all: one unused slot, a silent input
+            spikes = spikes.pad(1)
+        warn_if_all_late(spikes, self.t_max, where)
         if key is None and self.backend.needs_key:
             raise ValueError(f"HardwareRecurrentLIF: the backend {type(self.backend).__name__} "
                              "adds trial-to-trial noise; pass key= (one per call/sample).")
@@ -258,7 +262,11 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
                       self.slope_floor)
         in_idx = jax.lax.stop_gradient(spikes.idx)
         target = None if self.target_params is None else jax.lax.stop_gradient(
-            self.target_params)
-        out_t, out_i = _in_the_loop((self.params, w_in, w_rec, in_time), in_idx, self.backend,
+            cast_floats(self.target_params, dtype))
+        # the backend is not differentiated: its array fields (if any) carry no tangent
+        b_dyn, b_static = eqx.partition(self.backend, eqx.is_array)
+        backend = eqx.combine(jax.lax.stop_gradient(b_dyn), b_static)
+        params = cast_floats(self.params, dtype)  # the parameters follow the state's dtype
+        out_t, out_i = _in_the_loop((params, w_in, w_rec, in_time), in_idx, backend,
                                     cfg, key, target)
-        return trust(Spikes(out_t, out_i))
+        return trust(Spikes(out_t, out_i), self.size)

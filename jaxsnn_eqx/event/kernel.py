@@ -24,13 +24,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from ..checks import check_finite, check_spikes, trust
+from ..checks import check_finite, check_spikes, trust, warn_if_all_late
 from ..spikes import Spikes
 from .backward import Backward, adjoint_lanes, is_replay
 from .delays import arrivals, check_delay
 from .loop import LOOP_BATCHINGS, event_loop, lane_axis, lanes
 from .merge import merge_lanes
-from .neuron import EventNeuron
+from .neuron import EventNeuron, cast_floats
 from .replay import replay_backward
 
 __all__ = ["simulate", "run_forward", "check_overflow", "Config", "METHODS"]
@@ -221,6 +221,9 @@ def simulate(
             f"{where}: expected unbatched Spikes (1-d arrays), got shape {spikes.time.shape}; "
             "batch with jax.vmap (e.g. jax.vmap(layer)(spikes))."
         )
+    if spikes.time.shape[0] == 0:  # no input slot at all: one unused slot, a silent input
+        spikes = spikes.pad(1)
+    warn_if_all_late(spikes, t_max, where)
     n = weight.shape[1]
     if weight_rec is not None and weight_rec.shape != (n, n):
         raise ValueError(f"{where}: weight_rec must have shape {(n, n)}, got {weight_rec.shape}.")
@@ -250,6 +253,7 @@ def simulate(
     if weight_rec is not None:
         dtype = jnp.result_type(dtype, weight_rec.dtype)
     in_time = spikes.time.astype(dtype)
+    neuron = cast_floats(neuron, dtype)  # the parameters follow the state (`cast_floats`)
     if loop_batching is not None and loop_batching not in LOOP_BATCHINGS:
         raise ValueError(f"{where}: loop_batching must be one of {LOOP_BATCHINGS} or None, got "
                          f"{loop_batching!r}.")
@@ -267,4 +271,4 @@ def simulate(
     else:
         out_t, out_i, overflow = _simulate(vjp_arg, in_idx, cfg)
     out_t = check_overflow(out_t, overflow, cfg, where)
-    return trust(Spikes(out_t, out_i))
+    return trust(Spikes(out_t, out_i), n)

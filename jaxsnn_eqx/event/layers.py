@@ -134,7 +134,11 @@ class EventLayer(AbstractEventLayer):
         max_spikes_per_neuron: int | None = None,
         backward: Backward | None = None,
         method: str = "auto",
+        in_size: int | None = None,
+        out_size: int | None = None,
     ):
+        """``in_size`` and ``out_size`` follow from ``weight``; passing them (as
+        ``dataclasses.replace`` does) only checks that they match its shape."""
         if not isinstance(neuron, EventNeuron):
             raise TypeError(f"EventLayer: `neuron` must be an event.EventNeuron, got "
                             f"{type(neuron).__name__}.")
@@ -146,6 +150,10 @@ class EventLayer(AbstractEventLayer):
         self.neuron = neuron
         self.weight = weight
         self.in_size, self.out_size = weight.shape
+        for name, given in (("in_size", in_size), ("out_size", out_size)):
+            if given is not None and given != getattr(self, name):
+                raise ValueError(f"EventLayer: {name}={given} does not match `weight` of shape "
+                                 f"{weight.shape}.")
         self.t_max = float(t_max)
         self.max_spikes = int(max_spikes)
         self.max_spikes_per_neuron = max_spikes_per_neuron

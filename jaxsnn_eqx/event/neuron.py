@@ -27,11 +27,30 @@ import abc
 from typing import Any
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PyTree
 
-__all__ = ["EventNeuron", "Transition"]
+__all__ = ["EventNeuron", "Transition", "cast_floats"]
 
 State = PyTree[Float[Array, " n"]]
+
+
+def cast_floats(tree: Any, dtype) -> Any:
+    """``tree`` (e.g. a neuron and its parameters) with every floating array leaf of another
+    dtype cast to ``dtype``; other leaves (and leaves already of ``dtype``) as they are.
+
+    The one dtype rule of the event core: a population's state has the dtype of its weights
+    and input spike times (`jax.numpy.result_type`); its parameters follow it. So float64
+    parameter arrays (e.g. with ``jax_enable_x64`` on) in a float32 layer run in float32, and
+    their gradients come back in float64 through the cast."""
+    def cast(x):
+        if eqx.is_inexact_array(x) and jnp.issubdtype(x.dtype, jnp.floating) \
+                and x.dtype != dtype:
+            return x.astype(dtype)
+        return x
+
+    return jax.tree.map(cast, tree)
 
 
 class Transition(eqx.Module):
