@@ -262,10 +262,19 @@ def hardware_robustness() -> str:
         name, "hardware_robustness.json")
 
 
+def validation_cost() -> str:
+    name = "validation_cost_cpu.txt"
+    lines = (RESULTS / name).read_text().splitlines()
+    rows = [[" ".join(r.split()[:-2]), r.split()[-2], r.split()[-1]] for r in lines[2:5]]
+    table = _table(["variant", "ms per epoch", "vs no checks"], rows)
+    return f"{table}\n\n{lines[0]}; {lines[5]}. {_source(name)}"
+
+
 GENERATORS = {f.__name__: f for f in (
     yinyang_seeds, flagship_seed0, flagship_mean, flagship_time, hardware_seed0, hardware_mean,
     threads_1, yinyang_speed, recurrent_vs_jaxsnn, step_breakdown_h100, shd_scale,
-    shd_exponents, eventprop_ties, event_batching, hardware_step, hardware_robustness)}
+    shd_exponents, eventprop_ties, event_batching, hardware_step, hardware_robustness,
+    validation_cost)}
 
 
 # Files the docs site shows that are results files (mkdocs serves only docs/): copies.

@@ -33,6 +33,7 @@ def test_blocks_found():
     for expected in [("README.md", "flagship_time"), ("README.md", "flagship_seed0"),
                      ("docs/results.md", "yinyang_seeds"),
                      ("docs/results.md", "hardware_robustness"),
+                     ("docs/checks.md", "validation_cost"),
                      ("docs/speed.md", "yinyang_speed"), ("docs/speed.md", "shd_scale")]:
         assert expected in names, expected
 
