@@ -64,20 +64,19 @@ def is_replay(backward: Any) -> bool:
     return backward is None or isinstance(backward, Replay)
 
 
-def adjoint_lanes(vjp_arg, in_idx, cfg, out_t, order, g_time):
+def adjoint_lanes(vjp_arg, in_idx, cfg, out_t, slots, g_time, per: int):
     """An adjoint backward pass (``cfg.backward``, see `AbstractAdjoint`) of a feed-forward
     layer with per-neuron arrival lists: vmapped over the neurons, each with its arrivals, its
-    spikes and their cotangents."""
+    spikes and their cotangents (``slots``: where each output slot came from, in buffers of
+    ``per`` slots, `feedforward.lane_slots`)."""
     neuron, weight, _, in_time = vjp_arg
     n_out = weight.shape[1]
-    per = 1 if cfg.parallel else cfg.max_per_neuron
     nd, static = eqx.partition(neuron, eqx.is_inexact_array)
     nd_lanes, lanes_vjp = jax.vjp(lambda x: lanes(x, n_out), nd)
     # the merged output back into the per-neuron buffers (n_out, per) it was sorted from
-    size = max(n_out * per, cfg.max_spikes)
-    t_lane = jnp.full((size,), jnp.inf, out_t.dtype).at[order].set(out_t)
-    g_lane = jnp.zeros((size,), g_time.dtype).at[order].add(g_time)
-    t_lane, g_lane = (x[: n_out * per].reshape(n_out, per) for x in (t_lane, g_lane))
+    lane, k = slots
+    t_lane = jnp.full((n_out, per), jnp.inf, out_t.dtype).at[lane, k].set(out_t, mode="drop")
+    g_lane = jnp.zeros((n_out, per), g_time.dtype).at[lane, k].add(g_time, mode="drop")
 
     def one(nd_j, w_j, t_j, i_j, out_j, g_j):
         spikes_out = Spikes(out_j, jnp.where(jnp.isfinite(out_j), 0, -1).astype(jnp.int32))

@@ -28,6 +28,7 @@ from ..checks import check_finite, check_spikes, trust, warn_if_all_late
 from ..spikes import Spikes
 from .backward import Backward, adjoint_lanes, is_replay
 from .delays import arrivals, check_delay
+from .feedforward import forward_lanes, lane_sizes, lane_slots, lanes_backward
 from .loop import LOOP_BATCHINGS, event_loop, lane_axis, lanes
 from .merge import merge_lanes
 from .neuron import EventNeuron, cast_floats
@@ -50,12 +51,14 @@ class Config(NamedTuple):
     backward: Backward | None
     parallel: bool = False
     batching: tuple[str | None, int | None] = (None, None)  # (loop_batching, map_min_steps)
+    lane_sizes: tuple[int, ...] = ()  # feed-forward: per-neuron buffer rungs (`feedforward`)
 
 
 def run_forward(vjp_arg, in_idx, cfg: Config, record=False):
     """The forward pass of `simulate` (inside its custom VJP): ``((out_time, out_idx),
-    (kinds, history, order), overflow)``, with the residuals as the backward passes need them
-    and ``overflow`` the flags that `check_overflow` turns into errors."""
+    (kinds, history, slots, rung), overflow)``, with the residuals as the backward passes need
+    them (see `feedforward.forward_lanes`) and ``overflow`` the flags that `check_overflow`
+    turns into errors."""
     neuron, weight, weight_rec, in_time = vjp_arg
     if cfg.parallel:  # single-spike feed-forward: the neuron's all-at-once first spikes
         if in_time.ndim == 1 or getattr(neuron, "per_neuron_arrivals", False):
@@ -67,27 +70,14 @@ def run_forward(vjp_arg, in_idx, cfg: Config, record=False):
                     w_j[:, None], Spikes(t_j, i_j), cfg.t_max)[0],
                 in_axes=(0, 1, 1, 1))(lanes(nd, weight.shape[1]), weight, in_time, in_idx)
         out_t, out_i, order, too_many = merge_lanes(times[:, None], cfg.max_spikes)
-        return (out_t, out_i), (None, None, order), (None, None, too_many)
+        return (out_t, out_i), (None, None, lane_slots(order, 1), None), (None, None, too_many)
     if cfg.recurrent:
         out_t, out_i, kinds, overflow, hist = event_loop(
             neuron, weight, weight_rec, in_time, in_idx, cfg.t_max, cfg.max_spikes, record,
             batching=cfg.batching)
-        return (out_t, out_i), (kinds, hist, None), (overflow, None, None)
-    n_out = weight.shape[1]
-    nd, static = eqx.partition(neuron, eqx.is_inexact_array)
-
-    def one(nd_j, w_j, t_j, i_j):
-        nrn = eqx.combine(nd_j, static)
-        t, _, k, ovf, hist = event_loop(nrn, w_j[:, None], None, t_j, i_j, cfg.t_max,
-                                      cfg.max_per_neuron, record,
-                                         batching=cfg.batching)
-        return t, k, ovf, hist
-
-    ax = lane_axis(in_time)  # per-neuron arrival lists (delays): one column per lane
-    times, kinds, overflow, hist = jax.vmap(one, in_axes=(0, 1, ax, ax))(
-        lanes(nd, n_out), weight, in_time, in_idx)
-    out_t, out_i, order, too_many = merge_lanes(times, cfg.max_spikes)
-    return (out_t, out_i), (kinds, hist, order), (None, jnp.any(overflow), too_many)
+        return (out_t, out_i), (kinds, hist, None, None), (overflow, None, None)
+    out, res, (lane_overflow, too_many) = forward_lanes(vjp_arg, in_idx, cfg, record)
+    return out, res, (None, lane_overflow, too_many)
 
 
 def check_overflow(out_time, overflow, cfg: Config, where: str):
@@ -134,16 +124,26 @@ def _simulate_fwd(perturbed, vjp_arg, in_idx, cfg):
 @_simulate.def_bwd
 def _simulate_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, cfg):
     del perturbed
-    (out_t, out_i), (kinds, hist, order) = residuals
+    (out_t, out_i), (kinds, hist, slots, rung) = residuals
     g_time = grad_obj[0]
     if g_time is None:
         g_time = jnp.zeros_like(out_t)
     g_time = jnp.where(jnp.isfinite(out_t), g_time, 0.0)
     neuron, weight, weight_rec, in_time = vjp_arg
     if is_replay(cfg.backward):
-        return replay_backward(vjp_arg, in_idx, cfg, kinds, hist, order, g_time)
+        if cfg.recurrent:
+            return replay_backward(vjp_arg, in_idx, cfg, kinds, hist, None, g_time)
+        return lanes_backward(
+            vjp_arg, in_idx, cfg, (kinds, hist, slots, rung),
+            lambda k, h, s, per: replay_backward(vjp_arg, in_idx, cfg, k, h, s, g_time, per),
+            record=True)
     if lane_axis(in_time) is not None:
-        return adjoint_lanes(vjp_arg, in_idx, cfg, out_t, order, g_time)
+        if cfg.parallel:
+            return adjoint_lanes(vjp_arg, in_idx, cfg, out_t, slots, g_time, per=1)
+        return lanes_backward(
+            vjp_arg, in_idx, cfg, (kinds, hist, slots, rung),
+            lambda k, h, s, per: adjoint_lanes(vjp_arg, in_idx, cfg, out_t, s, g_time, per),
+            record=False)
     g_n, g_w, g_wr, g_t = cfg.backward(
         neuron, weight, weight_rec, Spikes(in_time, in_idx), Spikes(out_t, out_i), g_time,
         t_max=cfg.t_max,
@@ -179,9 +179,11 @@ def simulate(
         max_spikes: length of the output buffer; more spikes raise an error.
         weight_rec: recurrent weights ``(n, n)``, ``weight_rec[pre, post]``; ``None`` for a
             feed-forward layer (then the kernel is vmapped over neurons).
-        max_spikes_per_neuron: feed-forward only, the per-neuron buffer (default
-            ``max_spikes``); the backward replay costs ``n_in + max_spikes_per_neuron`` steps,
-            so set it as low as the dynamics allow. More spikes in a neuron raise an error.
+        max_spikes_per_neuron: feed-forward only, the most spikes one neuron may emit (more
+            raise an error), a memory option. ``None`` (default): up to ``max_spikes``, with
+            per-neuron buffers that start small and grow only if a neuron of the (vmapped)
+            batch fills them (`feedforward`), so the cost follows the spikes emitted, not the
+            budget. Set, the buffers have this size from the start.
         backward: the backward pass, a `Backward` strategy (e.g. `EventProp()`) or a function
             with the signature of `AbstractAdjoint.__call__`; ``None`` (default) or `Replay()`:
             exact autodiff (IFT) of the replayed event sequence.
@@ -257,8 +259,9 @@ def simulate(
     if loop_batching is not None and loop_batching not in LOOP_BATCHINGS:
         raise ValueError(f"{where}: loop_batching must be one of {LOOP_BATCHINGS} or None, got "
                          f"{loop_batching!r}.")
+    grow = max_spikes_per_neuron is None and weight_rec is None and not parallel
     cfg = Config(float(t_max), int(max_spikes), per, weight_rec is not None, backward, parallel,
-                 (loop_batching, map_min_steps))
+                 (loop_batching, map_min_steps), lane_sizes(int(max_spikes), n, per, grow))
     weight = check_finite(
         weight, dict(neuron=neuron, weight=weight, weight_rec=weight_rec, delay=delay), where)
     in_idx = jax.lax.stop_gradient(spikes.idx)  # integer; never carries a tangent

@@ -23,8 +23,9 @@ import jax.numpy as jnp
 
 from .neuron import EventNeuron, Transition
 
-__all__ = ["event_step", "init_carry", "event_loop", "loop_batching", "batched_by_samples", "lanes",
-           "lane_axis", "LOOP_BATCHING", "MAP_MIN_STEPS"]
+__all__ = ["event_step", "init_carry", "event_loop", "masked_while", "batch_max", "put", "take",
+           "loop_batching", "batched_by_samples", "lanes", "lane_axis", "LOOP_BATCHING",
+           "MAP_MIN_STEPS"]
 
 
 # ----------------------------------------------------------------------------- one event
@@ -88,14 +89,15 @@ def event_loop(neuron, weight, weight_rec, in_time, in_idx, t_max, max_out, reco
 
     def init(dyn, weight):
         carry0 = init_carry(eqx.combine(dyn, static), weight.shape[1], dtype)
-        hist0 = (jax.tree.map(lambda x: jnp.broadcast_to(x, (n_steps,) + x.shape), carry0)
+        # one slot per step, and one for the step that sees an overflow (or the end)
+        hist0 = (jax.tree.map(lambda x: jnp.broadcast_to(x, (n_steps + 1,) + x.shape), carry0)
                  if record else None)
         return (
             carry0,
             jnp.zeros((), jnp.int32),  # spikes written
             jnp.full((max_out,), jnp.inf, dtype),
             jnp.full((max_out,), -1, jnp.int32),
-            jnp.full((n_steps,), -2, jnp.int32),  # event kinds
+            jnp.full((n_steps + 1,), -2, jnp.int32),  # event kinds
             hist0,
             jnp.zeros((), jnp.int32),  # step
             jnp.zeros((), bool),  # done
@@ -107,33 +109,95 @@ def event_loop(neuron, weight, weight_rec, in_time, in_idx, t_max, max_out, reco
         *_, step, done, overflow = c
         return ~done & ~overflow & (step <= n_steps)
 
-    def loop(dyn, weight, weight_rec, in_time, in_idx):
-        def body(c):
-            carry, count, out_t, out_i, kinds, hist, step, _, _ = c
-            new, kind = event_step(eqx.combine(dyn, static), weight, weight_rec, in_time,
-                                   in_idx, t_max, carry)
-            is_sp = kind >= 0
-            overflow = is_sp & (count >= max_out)
-            write = is_sp & ~overflow
-            slot = jnp.minimum(count, max_out - 1)
-            out_t = out_t.at[slot].set(jnp.where(write, new[0], out_t[slot]))
-            out_i = out_i.at[slot].set(jnp.where(write, kind, out_i[slot]))
-            s = jnp.minimum(step, n_steps - 1)
-            keep = overflow | (step >= n_steps)
-            kinds = kinds.at[s].set(jnp.where(keep, kinds[s], kind))
-            if record:
-                hist = jax.tree.map(lambda h, x: h.at[s].set(jnp.where(keep, h[s], x)), hist,
-                                    carry)
-            carry = jax.tree.map(lambda a, b: jnp.where(overflow, b, a), new, carry)
-            return (carry, count + write, out_t, out_i, kinds, hist, step + 1, kind == -2,
-                    overflow)
+    def body(consts, c, active, it):
+        dyn, weight, weight_rec, in_time, in_idx = consts
+        carry, count, out_t, out_i, kinds, hist, step, done, overflow = c
+        new, kind = event_step(eqx.combine(dyn, static), weight, weight_rec, in_time, in_idx,
+                               t_max, carry)
+        is_sp = kind >= 0
+        over = is_sp & (count >= max_out)
+        write = active & is_sp & ~over
+        slot = jnp.where(write, count, max_out)  # out of range: not written
+        out_t = out_t.at[slot].set(new[0], mode="drop")
+        out_i = out_i.at[slot].set(kind, mode="drop")
+        # an active sample is at step `it`, the loop's own count: the same slot for a whole batch
+        kinds = put(kinds, jnp.where(active & ~over, kind, -2), it)
+        if record:  # a finished sample writes its last carry again, past its record
+            hist = jax.tree.map(lambda h, x: put(h, x, it), hist, carry)
+        carry = jax.tree.map(lambda a, b: jnp.where(active & ~over, a, b), new, carry)
+        return (carry, count + write, out_t, out_i, kinds, hist, step + active,
+                jnp.where(active, kind == -2, done), jnp.where(active, over, overflow))
 
-        _, _, out_t, out_i, kinds, hist, _, _, overflow = jax.lax.while_loop(
-            cond, body, init(dyn, weight))
+    def loop(dyn, weight, weight_rec, in_time, in_idx):
+        consts = (dyn, weight, weight_rec, in_time, in_idx)
+        _, _, out_t, out_i, kinds, hist, _, _, overflow = masked_while(
+            lambda _, c: cond(c), body, consts, init(dyn, weight))
         return out_t, out_i, kinds, overflow, hist
 
     mode = loop_batching(n_steps, weight.shape[1], *batching)
     return batched_by_samples(loop, mode)(dyn, weight, weight_rec, in_time, in_idx)
+
+
+def masked_while(cond, body, consts, init):
+    """``while cond(consts, carry): carry = body(consts, carry, active, it)``, batched without
+    copies (``it``: the number of iterations before this one, the same for a whole batch).
+
+    ``cond(consts, carry) -> bool``; ``body`` must return ``carry`` unchanged where ``active`` is
+    False. Unbatched this is `jax.lax.while_loop` (with ``active = True``). Under `jax.vmap`,
+    JAX's own rule would select between the new and the old value of every carry leaf after
+    every iteration, a copy of every buffer in the carry (output slots, the recorded history)
+    per event; here the batch runs while any sample is active and each sample's body masks its
+    own update, so a buffer written one slot per event costs one slot per event, whatever its
+    length. Nested vmaps apply the rule again. ``consts`` (a pytree of arrays, batched or not)
+    is passed to ``cond`` and ``body``, which must not close over traced values.
+    """
+    return _masked_while(cond, body)(consts, init)
+
+
+def _masked_while(cond, body):
+    @jax.custom_batching.custom_vmap
+    def run(consts, init):
+        def step(c):
+            it, carry = c
+            return it + 1, body(consts, carry, cond(consts, carry), it)
+
+        return jax.lax.while_loop(lambda c: jnp.any(cond(consts, c[1])), step,
+                                  (jnp.zeros((), jnp.int32), init))[1]
+
+    @run.def_vmap
+    def _rule(axis_size, in_batched, consts, init):
+        c_axes = jax.tree.map(lambda b: 0 if b else None, in_batched[0])
+        init = jax.tree.map(lambda x, b: x if b else jnp.broadcast_to(x, (axis_size,) + x.shape),
+                            init, in_batched[1])
+        cond_b = jax.vmap(cond, in_axes=(c_axes, 0))
+        body_b = jax.vmap(body, in_axes=(c_axes, 0, 0, None))
+        out = _masked_while(cond_b, body_b)(consts, init)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return run
+
+
+@jax.custom_batching.custom_vmap
+def batch_max(x):
+    """``x`` (an integer scalar); under `jax.vmap` (nested or not) the maximum over the whole
+    batch, unbatched: e.g. the trip count of a loop that every sample of a batch runs together."""
+    return x
+
+
+@batch_max.def_vmap
+def _batch_max_rule(axis_size, in_batched, x):
+    del axis_size
+    return (batch_max(jnp.max(x, axis=0)) if in_batched[0] else x), False
+
+
+def put(buffer, x, i):
+    """``buffer`` with ``buffer[i] = x`` (``i`` a scalar index, clamped into range)."""
+    return jax.lax.dynamic_update_index_in_dim(buffer, jnp.asarray(x, buffer.dtype), i, 0)
+
+
+def take(buffer, i):
+    """``buffer[i]`` (``i`` a scalar index, clamped into range)."""
+    return jax.lax.dynamic_index_in_dim(buffer, i, 0, keepdims=False)
 
 
 LOOP_BATCHING = "auto"

@@ -8,7 +8,7 @@ times are then gathered, so their gradients flow through the gather).
 import jax
 import jax.numpy as jnp
 
-__all__ = ["sort_order", "merge_lanes", "sorted_along", "RANK_SORT_MAX"]
+__all__ = ["sort_order", "merge_lanes", "packed_slots", "sorted_along", "RANK_SORT_MAX"]
 
 
 RANK_SORT_MAX = 256
@@ -41,19 +41,34 @@ def _sortable_int(x):
 
 def merge_lanes(times, max_spikes):
     """Per-neuron spike buffers ``(n, per)`` -> one sorted list ``(max_spikes,)`` of times and
-    neuron indices (unused slots ``inf``/``-1``), the sorting order into the flattened buffers,
-    and whether there were more than ``max_spikes`` spikes (then the list holds the earliest;
-    the caller raises)."""
-    per = times.shape[1]
-    flat = times.reshape(-1)
-    if flat.shape[0] < max_spikes:
-        flat = jnp.concatenate([flat, jnp.full((max_spikes - flat.shape[0],), jnp.inf,
-                                               flat.dtype)])
-    too_many = jnp.sum(jnp.isfinite(flat)) > max_spikes
-    order = sort_order(jax.lax.stop_gradient(flat))[:max_spikes]
+    neuron indices (unused slots ``inf``/``-1``), the sorting order into the flattened buffers
+    (index ``n * per``: an unused slot), and whether there were more than ``max_spikes`` spikes
+    (the caller raises; the list then holds ``max_spikes`` of them).
+
+    Each buffer holds its spikes first, then ``inf`` (as the event loop writes them). Only
+    ``max_spikes`` slots are sorted, whatever ``per``: the spikes are packed in buffer order
+    (`packed_slots`) and sorted stably, which is the order of a stable argsort of all buffers.
+    """
+    n, per = times.shape
+    counts = jnp.sum(jnp.isfinite(jax.lax.stop_gradient(times)), axis=1)
+    too_many = jnp.sum(counts) > max_spikes
+    flat = jnp.concatenate([times.reshape(-1), jnp.full((1,), jnp.inf, times.dtype)])
+    src = packed_slots(counts, per, max_spikes)
+    order = src[sort_order(jax.lax.stop_gradient(flat)[src])]
     out_t = flat[order]
     out_i = jnp.where(jnp.isfinite(out_t), (order // per).astype(jnp.int32), -1)
     return out_t, out_i, order, too_many
+
+
+def packed_slots(counts, per: int, size: int):
+    """Indices into ``n`` flattened buffers of length ``per`` whose first ``counts[j]`` entries
+    are used: the used entries in order (buffer by buffer), then ``n * per`` (a slot past the
+    buffers) up to ``size``: ``(size,)``."""
+    ends = jnp.cumsum(counts)
+    q = jnp.arange(size)
+    lane = jnp.minimum(jnp.searchsorted(ends, q, side="right"), counts.shape[0] - 1)
+    start = ends[lane] - counts[lane]
+    return jnp.where(q < ends[-1], lane * per + q - start, counts.shape[0] * per)
 
 
 def sorted_along(time, idx):

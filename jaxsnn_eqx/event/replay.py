@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .loop import event_step, lane_axis, lanes
+from .loop import batch_max, event_step, lane_axis, lanes, take
 
 __all__ = ["reverse_sweep", "replay_backward"]
 
@@ -98,11 +98,20 @@ def reverse_sweep(diff, static, in_idx, t_max, kinds, hist, ct_time):
         bad = bad | (sentinel & has_nxt & ~idle & jnp.any(jnp.stack(mismatch + [False])))
         return (ct_prev, jax.tree.map(jnp.add, acc, ct_d), st_d, jnp.ones((), bool), bad), None
 
+    def step_back(c):  # one recorded step, from the last one run back to the first
+        s, inner = c
+        inner, _ = body(inner, jax.tree.map(lambda x: take(x, s), (hist, kinds, ct_step)))
+        return s - 1, inner
+
+    # kinds: one slot per step + one; the steps that did something are a prefix. A vmapped
+    # batch goes back from the longest record: the others' extra steps are idle (identities)
+    n_steps = kinds.shape[0] - 1
+    top = batch_max(jnp.sum(kinds != -2))
     t0, st0, _ = jax.tree.map(lambda h: h[0], hist)
-    st0_d = eqx.filter(st0, inexact)
-    init = (jax.tree.map(jnp.zeros_like, (t0, st0_d)), jax.tree.map(jnp.zeros_like, diff),
-            st0_d, jnp.zeros((), bool), jnp.zeros((), bool))
-    (ct0, acc, _, _, bad), _ = jax.lax.scan(body, init, (hist, kinds, ct_step), reverse=True)
+    nxt = eqx.filter(jax.tree.map(lambda h: take(h, top), hist[1]), inexact)  # after the last
+    init = (jax.tree.map(jnp.zeros_like, (t0, eqx.filter(st0, inexact))),
+            jax.tree.map(jnp.zeros_like, diff), nxt, top < n_steps, jnp.zeros((), bool))
+    _, (ct0, acc, _, _, bad) = jax.lax.while_loop(lambda c: c[0] >= 0, step_back, (top - 1, init))
     # the initial state may depend on the parameters (e.g. V = v_leak)
     n, dtype = diff[1].shape[1], t0.dtype
     _, init_vjp = jax.vjp(
@@ -112,20 +121,21 @@ def reverse_sweep(diff, static, in_idx, t_max, kinds, hist, ct_time):
     return eqx.error_if(grads, bad, _SENTINEL_ERROR)
 
 
-def replay_backward(vjp_arg, in_idx, cfg, kinds, hist, order, g_time):
+def replay_backward(vjp_arg, in_idx, cfg, kinds, hist, slots, g_time, per=None):
     """The default backward pass (`Replay`): exact reverse-mode along the recorded event
-    sequence. ``cfg``: the kernel's configuration; ``kinds``, ``hist``, ``order``: the forward
-    pass's residuals; ``g_time``: the cotangent of the output spike times."""
+    sequence. ``cfg``: the kernel's configuration; ``kinds``, ``hist``: the recorded steps;
+    ``slots``: where each output slot came from (feed-forward lanes of ``per`` slots,
+    `feedforward.lane_slots`); ``g_time``: the cotangent of the output spike times."""
     neuron, weight, weight_rec, in_time = vjp_arg
     nd, static = eqx.partition(neuron, eqx.is_inexact_array)
     if cfg.recurrent:
         g_nd, g_w, g_wr, g_t = reverse_sweep((nd, weight, weight_rec, in_time), static, in_idx,
                                         cfg.t_max, kinds, hist, g_time)
     else:
-        n_out, per = weight.shape[1], cfg.max_per_neuron
+        n_out = weight.shape[1]
         nd_lanes, lanes_vjp = jax.vjp(lambda x: lanes(x, n_out), nd)
-        g_flat = jnp.zeros((max(n_out * per, cfg.max_spikes),), g_time.dtype)
-        g_lane = g_flat.at[order].add(g_time)[: n_out * per].reshape(n_out, per)
+        lane, k = slots
+        g_lane = jnp.zeros((n_out, per), g_time.dtype).at[lane, k].add(g_time, mode="drop")
 
         def one(nd_j, w_j, t_j, i_j, kinds_j, hist_j, g_j):
             g_nd, g_w, _, g_t = reverse_sweep((nd_j, w_j[:, None], None, t_j), static, i_j,
