@@ -4,7 +4,8 @@ Where things live (one job per module):
 
 * `neuron`: the neuron protocol `EventNeuron` (and `Transition`).
 * `kernel`: `simulate`, the entry point (forward pass, error checks, custom VJP); it uses
-  `loop` (the `jax.lax.while_loop` over events, and how a vmap batches it), `merge`
+  `loop` (the `jax.lax.while_loop` over events, and how a vmap batches it), `feedforward`
+  (one loop per neuron, buffers sized by what fires), `merge`
   (sorting, merging per-neuron spike buffers), `delays` (synaptic delays as arrival times),
   `backward` (the backward-pass strategies `Backward`, `Replay`, `AbstractAdjoint`) and
   `replay` (the default backward pass: autodiff of the replayed event sequence).

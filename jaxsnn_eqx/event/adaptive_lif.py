@@ -267,6 +267,11 @@ class AdaptiveLIF(AbstractEventLayer):
     Attributes:
         weight: ``(in_size, out_size)``, ``weight[pre, post]`` in V s (raises I by w / tau_syn).
         params: `AdaptiveLIFParams`.
+        max_spikes_per_neuron: the most spikes one neuron may emit (a memory option, default
+            ``None``: up to ``max_spikes``). By default the per-neuron buffers start small and
+            grow only if a neuron fills them (`event.feedforward`), so an unused budget costs
+            neither time nor memory; setting it fixes the buffers at that size (one spike more
+            raises) and caps the memory of a layer whose neurons may fire very often.
     """
 
     weight: Float[Array, "in_size out_size"]

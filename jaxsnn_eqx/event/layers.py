@@ -112,6 +112,11 @@ class EventLayer(AbstractEventLayer):
         neuron: the `EventNeuron` (its array parameters: shape ``()`` or ``(out_size,)``).
         weight: ``(in_size, out_size)``.
         method: ``"auto"``, ``"kernel"`` or ``"parallel"`` (see `simulate`).
+        max_spikes_per_neuron: the most spikes one neuron may emit (a memory option, default
+            ``None``: up to ``max_spikes``). By default the per-neuron buffers start small and
+            grow only if a neuron fills them (`event.feedforward`), so an unused budget costs
+            neither time nor memory; setting it fixes the buffers at that size (one spike more
+            raises) and caps the memory of a layer whose neurons may fire very often.
     """
 
     neuron: EventNeuron

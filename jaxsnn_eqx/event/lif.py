@@ -502,6 +502,11 @@ class LIF(AbstractEventLayer):
             theorem) or another `event.Backward` strategy such as `event.EventProp()`
             (`event.EventPropLIF` sets it). A static field.
         method: ``"auto"``, ``"kernel"`` or ``"parallel"`` (see `event.simulate`).
+        max_spikes_per_neuron: the most spikes one neuron may emit (a memory option, default
+            ``None``: up to ``max_spikes``). By default the per-neuron buffers start small and
+            grow only if a neuron fills them (`event.feedforward`), so an unused budget costs
+            neither time nor memory; setting it fixes the buffers at that size (one spike more
+            raises) and caps the memory of a layer whose neurons may fire very often.
         delay: synaptic delays (s) or ``None`` (none): shape ``()``, ``(in_size, 1)`` (per
             input), ``(1, out_size)`` (per neuron) or ``(in_size, out_size)`` (per connection);
             a spike of input ``i`` at ``t`` arrives at neuron ``j`` at ``t + delay[i, j]``.
