@@ -5,9 +5,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_benchmark_suite_runs_and_prints_ratios(tmp_path):
     env = dict(os.environ, JAX_ENABLE_X64="0")
     proc = subprocess.run(

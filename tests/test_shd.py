@@ -154,6 +154,7 @@ def test_dense_variant_counts_every_spike_in_its_bin(shd_dir):
     np.testing.assert_array_equal(dense[:6], x)
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_missing_files_are_one_line_naming_them(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -240,6 +241,7 @@ def _budget_flags(folder, out):
             "--max-rate", "0.5", "--init-hidden", "3", "1"]
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_spike_budget_overflow_in_training_is_one_line(shd_dir, tmp_path):
     """A task run with a tiny spike budget: one line on stderr (not JAX's callback traceback
     and Equinox's boilerplate, nor the failure raised again at exit), exit status 2."""
