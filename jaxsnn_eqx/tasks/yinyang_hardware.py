@@ -39,6 +39,7 @@ __all__ = ["add_arguments", "build_model", "encode", "make_backend", "make_fns",
 DEFAULTS = dict(out="runs/yinyang_hardware", seed=0, epochs=100, batch_size=64, lr=5e-3)
 N_OUT = 3
 BACKENDS = ("emulator", "ideal", "bss2")
+ADJOINT_AT_DEFAULT = "observed"
 
 
 def _off_or_positive(text: str) -> float | None:
@@ -77,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--slope-floor", type=float, default=0.1,
                    help="backward pass: floor of du/dt at observed spikes, in (v_th - v_leak) "
                         "/ tau_mem (0: none)")
+    g.add_argument("--adjoint-at", choices=event.hardware_lif.ADJOINT_AT,
+                   default=ADJOINT_AT_DEFAULT,
+                   help="backward pass: linearise the software model at the observed spike "
+                        "times, or at its own spike times for the observed spikes of the layer "
+                        "before (resimulated; see docs/bss2.md)")
     g.add_argument("--no-clip", dest="clip", action="store_false",
                    help="do not clip the weights to the synapses' range after each step (default: "
                         "clip)%(default).0s")
@@ -204,6 +210,7 @@ def build_model(key: jax.Array, args: argparse.Namespace, backend=None):
         weight_rec=weight_rec, mask=mask, mask_in=mask_in, single_spike=True,
         backend=make_backend(args) if backend is None else backend,
         slope_floor=args.slope_floor or None, target_params=target,
+        adjoint_at=getattr(args, "adjoint_at", ADJOINT_AT_DEFAULT),
     )
 
 
