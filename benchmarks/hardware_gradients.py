@@ -114,6 +114,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--draws", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--levels", nargs="+", type=float, default=JITTER,
+                    help="jitter levels (fractions of tau_syn)")
     ap.add_argument("--json", type=pathlib.Path, default=None)
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -140,7 +142,7 @@ def main(argv=None):
           f"{np.linalg.norm(ref['output']):.3g}", flush=True)
     print(f"{'jitter':>7s} {'adjoint_at':>12s} | {'layer':6s} {'bias':>6s} {'std':>6s} "
           f"{'cos':>6s} {'(noise)':>7s}", flush=True)
-    for f in JITTER:
+    for f in a.levels:
         emu = hardware.Emulator.ideal(jitter=f * args.tau_syn)
         for mode in MODES:
             g = grads(on(emu, mode), xs, y, keys)

@@ -46,7 +46,7 @@ from .recurrent import AbstractRecurrentLIF, recurrent_lif_fields
 
 __all__ = ["HardwareRecurrentLIF", "eventprop_at_observed", "ADJOINT_AT", "linearisation_times"]
 
-ADJOINT_AT = ("observed", "resimulated")
+ADJOINT_AT = ("observed", "resimulated", "software")
 
 
 class _Config(NamedTuple):
@@ -100,16 +100,19 @@ def eventprop_at_observed(
     single_spike: bool,
     blocks: tuple[int, ...] | None = None,
     slope_floor: float | None = None,
-    resimulate: bool = False,
+    adjoint_at: str = "observed",
 ) -> EventPropGrads:
     """EventProp of an LIF population at given (observed) output spikes (one sample).
 
     ``blocks`` (see `feedforward_blocks`): with single-spike neurons the closed form of
     `eventprop_backward` block by block; otherwise (or ``None``) the sweep over all events.
-    ``slope_floor``: see `eventprop.min_slope`. ``resimulate`` (blocks of single-spike neurons
-    only; ignored otherwise): each block's adjoint is taken at the software model's spike times
-    for the observed spikes of the block before (`linearisation_times`) instead of at the
-    block's own observed times. Arguments otherwise as `eventprop_backward`.
+    ``slope_floor``: see `eventprop.min_slope`. ``adjoint_at`` (blocks of single-spike neurons
+    only; ignored otherwise): ``"observed"``, each block's adjoint at its observed times;
+    ``"resimulated"``, at the software model's spike times for the observed spikes of the block
+    before (`linearisation_times`); ``"software"``, at the software model's spike times for the
+    software times of the block before (the software forward pass from the inputs; observed
+    spikes the software model does not produce keep their times). Arguments otherwise as
+    `eventprop_backward`.
     """
     if blocks is None or not single_spike:
         return eventprop_backward(params, weight_in, weight_rec, in_spikes, out_spikes,
@@ -121,13 +124,22 @@ def eventprop_at_observed(
     ct = jnp.where(jnp.isfinite(out_spikes.time), ct_out_time.astype(dtype), 0.0)
     g_rec = jnp.zeros((size, size), dtype)
     g_th = [None] * len(blocks)
+    w_of = lambda b: (weight_in[:, :edges[1]] if b == 0  # noqa: E731
+                      else weight_rec[edges[b - 1]:edges[b], edges[b]:edges[b + 1]])
+    p_of = lambda b: block_neuron(LIFNeuron(params), edges[b], edges[b + 1], size).params  # noqa: E731
+    if adjoint_at == "software":
+        for b in range(len(blocks)):  # forward: each block from the software times before
+            in_b = in_spikes if b == 0 else _block_spikes(out_spikes, edges[b - 1], edges[b])
+            lin = linearisation_times(p_of(b), w_of(b), in_b,
+                                      _block_spikes(out_spikes, edges[b], edges[b + 1]), t_max)
+            inside = (out_spikes.idx >= edges[b]) & (out_spikes.idx < edges[b + 1])
+            out_spikes = Spikes(jnp.where(inside, lin.time, out_spikes.time), out_spikes.idx)
     for b in reversed(range(len(blocks))):  # last block first: its inputs' cotangents go down
         lo, hi = edges[b], edges[b + 1]
-        p_b = block_neuron(LIFNeuron(params), lo, hi, size).params
+        p_b, w_b = p_of(b), w_of(b)
         out_b = _block_spikes(out_spikes, lo, hi)
         in_b = in_spikes if b == 0 else _block_spikes(out_spikes, edges[b - 1], lo)
-        w_b = weight_in[:, lo:hi] if b == 0 else weight_rec[edges[b - 1]:lo, lo:hi]
-        if resimulate:
+        if adjoint_at == "resimulated":
             out_b = linearisation_times(p_b, w_b, in_b, out_b, t_max)
         g = single_spike_feedforward(p_b, w_b, in_b, out_b, ct, slope_floor=slope_floor)
         if b == 0:
@@ -176,7 +188,7 @@ def _in_the_loop_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, backend, c
     g = eventprop_at_observed(
         params, w_in, w_rec, Spikes(in_time, in_idx), Spikes(out_t, out_i), g_time, cfg.t_max,
         single_spike=cfg.single_spike, blocks=cfg.blocks, slope_floor=cfg.slope_floor,
-        resimulate=cfg.adjoint_at == "resimulated")
+        adjoint_at=cfg.adjoint_at)
     g_params = lif_param_grads(LIFNeuron(params, single_spike=cfg.single_spike), g).params
     return g_params, g.weight, g.weight_rec, g.in_time
 
@@ -211,7 +223,9 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
         adjoint_at: where the backward pass linearises the software model, for feed-forward
             blocks of single-spike neurons: ``"observed"``, at the observed spike times;
             ``"resimulated"``, at the software model's spike times for the observed spikes of
-            the block before (`linearisation_times`). Recurrent populations: always observed.
+            the block before (`linearisation_times`); ``"software"``, at the software model's
+            own forward pass from the inputs (`eventprop_at_observed`). Recurrent populations:
+            always observed.
     """
 
     weight_in: Float[Array, "in_size size"]
