@@ -93,3 +93,23 @@ def test_chip_with_varied_time_constants_equals_the_exact_simulation(seed):
     np.testing.assert_allclose(fast.time[fin], exact.time[fin], rtol=0, atol=1e-12 * T_MAX)
     p = emu.chip_population(pop).neuron.params
     assert not np.allclose(p.tau_mem, 2 * p.tau_syn)  # the general (non-closed-form) case
+
+
+def test_decorrelated_adjoint_takes_the_times_of_a_second_run():
+    """`first_times_in_slots` moves each slot to its neuron's first time in the other run;
+    slots of neurons silent there keep their times, unused slots stay unused."""
+    slots = Spikes(jnp.array([1e-6, 2e-6, 3e-6, jnp.inf]), jnp.array([2, 0, 1, -1], jnp.int32))
+    other = Spikes(jnp.array([1.5e-6, 2.5e-6, 4e-6, jnp.inf]),
+                   jnp.array([0, 2, 0, -1], jnp.int32))
+    t = event.hardware_lif.first_times_in_slots(slots, other, 3)
+    np.testing.assert_array_equal(t, [2.5e-6, 1.5e-6, 3e-6, np.inf])
+    # on a jittery chip the gradient differs from the one at the first run's spikes
+    spikes = _inputs(3, 8)
+    keys = jax.random.split(jax.random.PRNGKey(4), 8)
+    jittery = hardware.Emulator.ideal(jitter=0.05 * 6e-6)
+    g_obs, g_dec = (eqx.filter_grad(_sum_of_times)(_layer(jittery, m), spikes, keys)
+                    for m in ("observed", "decorrelated"))
+    assert not np.allclose(g_obs.weight_rec, g_dec.weight_rec)
+    out_obs, out_dec = (jax.vmap(lambda s, k, layer=layer: layer(s, key=k))(spikes, keys)
+                        for layer in (_layer(jittery, m) for m in ("observed", "decorrelated")))
+    np.testing.assert_array_equal(out_obs.time, out_dec.time)  # the same forward pass

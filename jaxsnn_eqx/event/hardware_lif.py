@@ -44,9 +44,10 @@ from .lif import LIFNeuron, LIFParams, first_spike_times
 from .neuron import cast_floats
 from .recurrent import AbstractRecurrentLIF, recurrent_lif_fields
 
-__all__ = ["HardwareRecurrentLIF", "eventprop_at_observed", "ADJOINT_AT", "linearisation_times"]
+__all__ = ["HardwareRecurrentLIF", "eventprop_at_observed", "ADJOINT_AT", "linearisation_times",
+           "first_times_in_slots"]
 
-ADJOINT_AT = ("observed", "resimulated", "software")
+ADJOINT_AT = ("observed", "resimulated", "software", "decorrelated")
 
 
 class _Config(NamedTuple):
@@ -170,25 +171,40 @@ def _in_the_loop(vjp_arg, in_idx, backend, cfg, key, target):
     return _observe(vjp_arg, in_idx, backend, cfg, key, target)
 
 
+def first_times_in_slots(slots: Spikes, other: Spikes, size: int) -> Float[Array, " m"]:
+    """The times of ``slots`` replaced, neuron by neuron, by the first spike time of the same
+    neuron in ``other`` (another run); slots whose neuron did not fire there keep theirs."""
+    j = jnp.where(other.idx >= 0, other.idx, size)
+    first = jnp.full((size + 1,), jnp.inf, other.time.dtype).at[j].min(other.time)
+    t = first[jnp.clip(slots.idx, 0, size)]
+    use = (slots.idx >= 0) & jnp.isfinite(slots.time) & jnp.isfinite(t)
+    return jnp.where(use, t, slots.time)
+
+
 @_in_the_loop.def_fwd
 def _in_the_loop_fwd(perturbed, vjp_arg, in_idx, backend, cfg, key, target):
     del perturbed
     out = _observe(vjp_arg, in_idx, backend, cfg, key, target)
-    return out, out
+    lin_t = out[0]
+    if cfg.adjoint_at == "decorrelated" and cfg.single_spike and key is not None:
+        # a second, independent run: the linearisation point, while the loss sees the first
+        t2, i2 = _observe(vjp_arg, in_idx, backend, cfg, jax.random.fold_in(key, 1), target)
+        lin_t = first_times_in_slots(Spikes(*out), Spikes(t2, i2), vjp_arg[1].shape[1])
+    return out, (*out, lin_t)
 
 
 @_in_the_loop.def_bwd
 def _in_the_loop_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, backend, cfg, key,
                      target):
     del perturbed, backend, key, target
-    out_t, out_i = residuals
+    out_t, out_i, lin_t = residuals
     params, w_in, w_rec, in_time = vjp_arg
     g_time = grad_obj[0]
     g_time = jnp.zeros_like(out_t) if g_time is None else g_time
     g = eventprop_at_observed(
-        params, w_in, w_rec, Spikes(in_time, in_idx), Spikes(out_t, out_i), g_time, cfg.t_max,
+        params, w_in, w_rec, Spikes(in_time, in_idx), Spikes(lin_t, out_i), g_time, cfg.t_max,
         single_spike=cfg.single_spike, blocks=cfg.blocks, slope_floor=cfg.slope_floor,
-        adjoint_at=cfg.adjoint_at)
+        adjoint_at="observed" if cfg.adjoint_at == "decorrelated" else cfg.adjoint_at)
     g_params = lif_param_grads(LIFNeuron(params, single_spike=cfg.single_spike), g).params
     return g_params, g.weight, g.weight_rec, g.in_time
 
@@ -224,8 +240,12 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
             blocks of single-spike neurons: ``"observed"``, at the observed spike times;
             ``"resimulated"``, at the software model's spike times for the observed spikes of
             the block before (`linearisation_times`); ``"software"``, at the software model's
-            own forward pass from the inputs (`eventprop_at_observed`). Recurrent populations:
-            always observed.
+            own forward pass from the inputs (`eventprop_at_observed`); ``"decorrelated"``, at
+            the observed spikes of a second, independent run of the backend (its own noise
+            draw), so that the noise of the spikes the loss sees does not enter the
+            linearisation (twice the backend runs; single-spike neurons; a backend without noise
+            runs once). Recurrent populations: ``"resimulated"`` and ``"software"`` act as
+            ``"observed"``.
     """
 
     weight_in: Float[Array, "in_size size"]
@@ -249,7 +269,7 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
 
     def __init__(self, in_size: int, size: int, *, backend: Backend,
                  slope_floor: float | None = 0.1, target_params: LIFParams | None = None,
-                 adjoint_at: str = "observed", blocks: tuple[int, ...] | None = None,
+                 adjoint_at: str = "resimulated", blocks: tuple[int, ...] | None = None,
                  **kwargs):
         """Arguments as `RecurrentEventPropLIF`, plus ``backend``, ``slope_floor`` and
         ``target_params``. ``blocks`` is found from the masks; passing it (as

@@ -7,9 +7,10 @@ neuron alone), 100 hidden and 3 output LIF neurons placed as one population on t
 inputs in ``[0, t_late = 12 us]``, ``t_max`` 30 us, one spike per neuron, and the squared error
 of the output first-spike times to target times. The forward pass of every training step and
 every evaluation runs on the backend (`hardware.Emulator` with every imperfection a flag, the
-exact `hardware.JaxSimulation`, or the chip); gradients are EventProp of the software model at
-the observed spikes (`event.HardwareRecurrentLIF`). After each step the weights are clipped to
-the range the synapses can represent.
+exact `hardware.JaxSimulation`, or the chip); gradients are EventProp of the software model
+linearised where ``--adjoint-at`` says (default: at the software model's spike times for the
+observed spikes of the layer before; `event.HardwareRecurrentLIF`). After each step the weights
+are clipped to the range the synapses can represent.
 
 Entry points: ``python -m jaxsnn_eqx.event.tasks.hardware.yinyang_mock`` (=
 ``jaxsnn-eqx train yinyang --method hardware --backend emulator``) and, on a system with the
@@ -39,7 +40,7 @@ __all__ = ["add_arguments", "build_model", "encode", "make_backend", "make_fns",
 DEFAULTS = dict(out="runs/yinyang_hardware", seed=0, epochs=100, batch_size=64, lr=5e-3)
 N_OUT = 3
 BACKENDS = ("emulator", "ideal", "bss2")
-ADJOINT_AT_DEFAULT = "observed"
+ADJOINT_AT_DEFAULT = "resimulated"
 
 
 def _off_or_positive(text: str) -> float | None:
@@ -359,8 +360,9 @@ def main(argv: list[str] | None = None, **defaults) -> dict:
     except (ValueError, FileNotFoundError) as err:  # a missing or unreadable calibration
         raise UserError(str(err)) from None
     announce(args, f"yinyang, method hardware: HardwareRecurrentLIF {5 * args.repeat}-"
-                   f"{args.hidden}-{N_OUT} on the {args.backend} backend, EventProp at the "
-                   f"observed spikes; calibration: {in_use}",
+                   f"{args.hidden}-{N_OUT} on the {args.backend} backend, EventProp of the "
+                   f"software model (adjoint at the {args.adjoint_at} spikes); calibration: "
+                   f"{in_use}",
              jitter=args.jitter, weight_bits=args.weight_bits)
     results = finish(args, run(args))
     return results
