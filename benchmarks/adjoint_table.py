@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 
 RESULTS = pathlib.Path(__file__).parent / "results"
-MODES = ("observed", "resimulated", "software")
+MODES = ("observed", "resimulated", "software", "decorrelated")
 
 
 def fmt(values) -> str:
