@@ -269,7 +269,7 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
 
     def __init__(self, in_size: int, size: int, *, backend: Backend,
                  slope_floor: float | None = 0.1, target_params: LIFParams | None = None,
-                 adjoint_at: str = "resimulated", blocks: tuple[int, ...] | None = None,
+                 adjoint_at: str = "observed", blocks: tuple[int, ...] | None = None,
                  **kwargs):
         """Arguments as `RecurrentEventPropLIF`, plus ``backend``, ``slope_floor`` and
         ``target_params``. ``blocks`` is found from the masks; passing it (as

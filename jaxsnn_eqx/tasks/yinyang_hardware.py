@@ -8,9 +8,9 @@ inputs in ``[0, t_late = 12 us]``, ``t_max`` 30 us, one spike per neuron, and th
 of the output first-spike times to target times. The forward pass of every training step and
 every evaluation runs on the backend (`hardware.Emulator` with every imperfection a flag, the
 exact `hardware.JaxSimulation`, or the chip); gradients are EventProp of the software model
-linearised where ``--adjoint-at`` says (default: at the software model's spike times for the
-observed spikes of the layer before; `event.HardwareRecurrentLIF`). After each step the weights
-are clipped to the range the synapses can represent.
+linearised where ``--adjoint-at`` says (default: at the observed spikes; see docs/bss2.md for
+the options under trial-to-trial jitter; `event.HardwareRecurrentLIF`). After each step the
+weights are clipped to the range the synapses can represent.
 
 Entry points: ``python -m jaxsnn_eqx.event.tasks.hardware.yinyang_mock`` (=
 ``jaxsnn-eqx train yinyang --method hardware --backend emulator``) and, on a system with the
@@ -40,7 +40,7 @@ __all__ = ["add_arguments", "build_model", "encode", "make_backend", "make_fns",
 DEFAULTS = dict(out="runs/yinyang_hardware", seed=0, epochs=100, batch_size=64, lr=5e-3)
 N_OUT = 3
 BACKENDS = ("emulator", "ideal", "bss2")
-ADJOINT_AT_DEFAULT = "resimulated"
+ADJOINT_AT_DEFAULT = "observed"
 
 
 def _off_or_positive(text: str) -> float | None:
