@@ -158,9 +158,10 @@ def test_bss2_executor_names_the_missing_stack():
 
 
 # ----------------------------------------------------------------------------- gradients
+@pytest.mark.parametrize("adjoint_at", event.hardware_lif.ADJOINT_AT)
 @pytest.mark.parametrize("layered", [True, False])
-def test_ideal_gradients_equal_recurrent_eventprop(layered):
-    hw = _layer(hardware.Emulator.ideal(), layered=layered)
+def test_ideal_gradients_equal_recurrent_eventprop(layered, adjoint_at):
+    hw = _layer(hardware.Emulator.ideal(), layered=layered, adjoint_at=adjoint_at)
     mask_in, mask = _masks() if layered else (None, None)
     ref = event.RecurrentEventPropLIF(
         N_IN, SIZE, params=P, t_max=T_MAX, max_spikes=SIZE, single_spike=True,
