@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_benchmark_suite_runs_and_prints_ratios(tmp_path):
     env = dict(os.environ, JAX_ENABLE_X64="0")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", "-q",
+        [sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", "-n", "0", "-q",
          "-p", "no:cacheprovider", "-k", "ann_epoch or 512",
          f"--benchmark-storage=file://{tmp_path}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
