@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..event.lif import LIFParams, membrane, peak_time, threshold_crossing
+from ..event.backend import block_neuron
+from ..event.lif import LIFNeuron, LIFParams, membrane, peak_time, threshold_crossing
 from ..spikes import Spikes
 
 __all__ = ["block_first_spikes", "chain_first_spikes"]
@@ -94,13 +95,10 @@ def chain_first_spikes(
     (shape ``()`` or ``(size,)``): the population's sorted output `Spikes` (length
     ``max_spikes``; ties: earlier block, then lower index, first)."""
     size = edges[-1]
-    take = lambda x, lo, hi: x if jnp.ndim(x) == 0 else x[lo:hi]  # noqa: E731
     times, prev = [], spikes
     for b, w in enumerate(weights):
         lo, hi = edges[b], edges[b + 1]
-        p_b = LIFParams(tau_mem=take(params.tau_mem, lo, hi), tau_syn=take(params.tau_syn, lo, hi),
-                        v_th=take(params.v_th, lo, hi), v_leak=take(params.v_leak, lo, hi),
-                        v_reset=params.v_reset, t_refrac=params.t_refrac)
+        p_b = block_neuron(LIFNeuron(params), lo, hi, size).params
         t_b = block_first_spikes(p_b, w, prev, t_max)
         times.append(t_b)
         prev = Spikes(t_b, jnp.where(jnp.isfinite(t_b), jnp.arange(hi - lo), -1))
