@@ -44,6 +44,7 @@ def test_measured_parameters_match_the_emulated_chip():
         np.abs(m["v_th"] / _truth(emu, n)[2] - 1))
 
 
+@pytest.mark.slow  # a calibration of 16 emulated circuits (23 s)
 def test_the_fit_is_exact_on_exact_spike_times():
     emu = hardware.Emulator.ideal(variation_v_th=0.08, variation_tau_mem=0.08,
                                   variation_tau_syn=0.08, variation_gain=0.08)

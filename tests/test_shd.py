@@ -12,6 +12,8 @@ import pytest
 
 h5py = pytest.importorskip("h5py")  # part of the dev extra; skipped only where it is missing
 
+from sweeps import slow_beyond  # noqa: E402
+
 from jaxsnn_eqx import cli, data  # noqa: E402
 from jaxsnn_eqx.data import shd  # noqa: E402
 from jaxsnn_eqx.tasks import runs as common  # noqa: E402
@@ -211,7 +213,8 @@ def _figures(out, monkeypatch) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("method", ["eventprop", "discrete"])
+# training runs: the default run keeps the discrete one
+@pytest.mark.parametrize("method", slow_beyond(["eventprop", "discrete"], keep={"discrete"}))
 def test_each_method_trains_end_to_end(method, shd_dir, tmp_path, capsys):
     folder, _ = shd_dir
     out = tmp_path / method
