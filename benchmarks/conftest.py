@@ -1,4 +1,4 @@
-"""pytest-benchmark setup for ``python -m pytest benchmarks --benchmark-only``.
+"""pytest-benchmark setup for ``python -m pytest benchmarks --benchmark-only -n 0``.
 
 Every benchmark belongs to a group with one baseline (``extra_info["baseline"] = True``); after
 pytest-benchmark's own table, the summary prints each benchmark's best time as a ratio to its

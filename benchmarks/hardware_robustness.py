@@ -45,7 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsnn_eqx import data, hardware, train
+from jaxsnn_eqx import data, event, hardware, train
 from jaxsnn_eqx.tasks import recipe
 from jaxsnn_eqx.tasks import yinyang_hardware as task
 
@@ -79,7 +79,8 @@ def train_once(args: argparse.Namespace, backend=None) -> tuple[eqx.Module, dict
                 train_seconds=results["train_seconds"],
                 selected_epoch=results.get("selected_epoch"),
                 val_accuracy=results.get("val_accuracy"),
-                fit_test_accuracy=results.get("test_accuracy"))
+                fit_test_accuracy=results.get("test_accuracy"),
+                val_curve=[row.get("val_accuracy") for row in results.get("epochs", [])])
     return model, info
 
 
@@ -140,7 +141,8 @@ def markdown(rows, config) -> str:
         f"{config['epochs']} epochs, seed {config['seed']}, each imperfection alone on an "
         f"otherwise ideal chip (`hardware.Emulator.ideal(...)`). *software*: trained once on "
         f"the exact simulation, evaluated on the chip; *in the loop*: trained on that chip, "
-        f"evaluated on it. ± : std over {config['chip_seeds']} chips (variation) or "
+        f"evaluated on it (backward: `adjoint_at={config['adjoint_at']!r}`). ± : std over "
+        f"{config['chip_seeds']} chips (variation) or "
         f"{config['jitter_keys']} jitter draws of the test pass (in the loop with variation: "
         f"one training per chip). Exact simulation: "
         f"{100 * config['ideal_accuracy']:.1f} %. Every training clips the weights to the "
@@ -159,7 +161,8 @@ def markdown(rows, config) -> str:
               + ", ".join(f"{b} bit {100 * f:.0f} %"
                           for b, f in config["software_weights_out_of_range"].items())
               + ". Training on `Emulator.ideal()` reproduced the software model bit for bit: "
-              + ("yes." if config["ideal_emulator_trains_identical_model"] else "**no**."), ""]
+              + {True: "yes.", False: "**no**.", None: "not measured (--only)."}[
+                  config["ideal_emulator_trains_identical_model"]], ""]
     return "\n".join(lines)
 
 
@@ -205,6 +208,13 @@ def main(argv=None):
                    help="emulated chips per fixed-pattern variation level")
     p.add_argument("--jitter-keys", type=int, default=5,
                    help="noisy test passes averaged on a chip with jitter")
+    p.add_argument("--only", nargs="+", choices=("jitter", "weight bits", "variation"),
+                   default=None, help="measure only these imperfections (default: all)")
+    p.add_argument("--levels", nargs="+", type=float, default=None,
+                   help="with --only: only these levels (as in the table: %% or bits)")
+    p.add_argument("--adjoint-at", choices=event.hardware_lif.ADJOINT_AT,
+                   default=task.ADJOINT_AT_DEFAULT,
+                   help="the in-the-loop trainings' backward pass (the task's --adjoint-at)")
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("benchmarks/results"),
                    help="folder for hardware_robustness.{json,md,png}")
     a = p.parse_args(argv)
@@ -232,7 +242,8 @@ def main(argv=None):
         task's default 6-bit range (as the software training) when it does not quantise."""
         if emu not in in_loop_cache:
             clip_bits = emu.weight_bits or base.weight_bits
-            args = task_args([*flags, "--backend", "emulator", "--weight-bits", str(clip_bits)])
+            args = task_args([*flags, "--backend", "emulator", "--weight-bits", str(clip_bits),
+                              "--adjoint-at", a.adjoint_at])
             model, info = train_once(args, backend=emu)
             trainings.append(dict(backend=repr(emu), clip_bits=clip_bits, **info))
             in_loop_cache[emu] = model
@@ -242,6 +253,8 @@ def main(argv=None):
     print(f"{'imperfection':12s} {'level':>14s} {'software':>12s} {'in the loop':>12s} "
           f"{'s':>6s}", flush=True)
     for name, label, level, chips in points(a.chip_seeds):
+        if (a.only and name not in a.only) or (a.levels and not np.isclose(a.levels, level).any()):
+            continue
         t0 = time.perf_counter()
         sw, il = [], []
         for emu in chips:
@@ -253,15 +266,17 @@ def main(argv=None):
               f"{time.perf_counter() - t0:6.1f}", flush=True)
 
     ideal_emu = hardware.Emulator.ideal()
-    leaves = [jax.tree.leaves(eqx.filter(m, eqx.is_array))
-              for m in (software, in_loop_cache[ideal_emu])]  # the backends differ (static)
-    same = all(bool(jnp.array_equal(u, v)) for u, v in zip(*leaves, strict=True))
+    same = None  # not measured when --only leaves out the ideal chip
+    if ideal_emu in in_loop_cache:
+        leaves = [jax.tree.leaves(eqx.filter(m, eqx.is_array))
+                  for m in (software, in_loop_cache[ideal_emu])]  # the backends differ (static)
+        same = all(bool(jnp.array_equal(u, v)) for u, v in zip(*leaves, strict=True))
     total = time.perf_counter() - t_start
     config = dict(
         epochs=a.epochs, seed=a.seed, chip_seeds=a.chip_seeds, jitter_keys=a.jitter_keys,
         date=datetime.datetime.now().isoformat(timespec="seconds"),
         device=f"{jax.devices()[0].platform} ({jax.devices()[0].device_kind})",
-        jax=jax.__version__, tau_syn=TAU_SYN, task_flags=flags,
+        jax=jax.__version__, tau_syn=TAU_SYN, task_flags=flags, adjoint_at=a.adjoint_at,
         ideal_accuracy=ideal_acc, trainings=len(trainings),
         seconds_per_training=float(np.mean([t["seconds"] for t in trainings])),
         total_seconds=total, ideal_emulator_trains_identical_model=same,
@@ -271,7 +286,7 @@ def main(argv=None):
     md = markdown(rows, config)
     print()
     print(md)
-    if not same:
+    if same is False:
         print("NOTE: training on Emulator.ideal() gave a different model than on "
               "JaxSimulation")
     a.out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,9 @@ one ``lax.scan`` (`event_yinyang.epoch_timer`), best of ``--repeat``. Rows:
   the event loop over all 103 neurons and the EventProp sweep over all events);
 * `event.RecurrentEventPropLIF` with the same weights and masks (the software model, event loop);
 * ``HardwareRecurrentLIF`` + the default `hardware.Emulator()` (quantised weights, per-circuit
-  variation, jitter, 8 ns stamps).
+  variation, jitter, 8 ns stamps), with the default ``adjoint_at`` and with ``"observed"``;
+* the same chip solved by the exact solver in every input interval (`event.Population`'s
+  simulation, as the emulator did before `hardware.circuits`).
 
 Usage: ``python benchmarks/hardware_step.py [--repeat 3] [--json FILE]``.
 """
@@ -26,7 +28,15 @@ import optax
 from event_yinyang import epoch_timer  # benchmarks/ is on sys.path when run as a script
 
 from jaxsnn_eqx import data, event, hardware
+from jaxsnn_eqx.event.backend import simulate_population
 from jaxsnn_eqx.tasks import yinyang_hardware as task
+
+
+class ExactSolverEmulator(hardware.Emulator):
+    """`hardware.Emulator` with its chip simulated by `simulate_population` (every interval)."""
+
+    def simulate(self, population, spikes):
+        return simulate_population(self.chip_population(population), spikes)
 
 
 def main(argv=None):
@@ -35,6 +45,7 @@ def main(argv=None):
     ap.add_argument("--json", type=pathlib.Path, default=None)
     a = ap.parse_args(argv)
     args = task._resolve(task.parser_for().parse_args([]))
+    observed = task._resolve(task.parser_for().parse_args(["--adjoint-at", "observed"]))
     x, y = data.yinyang(jax.random.PRNGKey(0), size=5000)
     spikes = task.encode(x, args)
     loss_keyed, _ = task.make_fns(args)
@@ -54,6 +65,12 @@ def main(argv=None):
         ("RecurrentEventPropLIF (software model, event loop)", soft, loss_fn),
         ("HardwareRecurrentLIF + Emulator() (default chip)",
          task.build_model(jax.random.PRNGKey(0), args, backend=hardware.Emulator()), loss_fn),
+        ("same, adjoint_at='observed'",
+         task.build_model(jax.random.PRNGKey(0), observed, backend=hardware.Emulator()),
+         loss_fn),
+        ("same, chip by the exact solver per interval (before)",
+         task.build_model(jax.random.PRNGKey(0), observed, backend=ExactSolverEmulator()),
+         loss_fn),
     ]
     results, base = [], None
     print(f"{'model':55s} {'compile s':>9s} {'epoch s':>9s} {'x blocks':>9s}", flush=True)

@@ -270,11 +270,22 @@ def validation_cost() -> str:
     return f"{table}\n\n{lines[0]}; {lines[5]}. {_source(name)}"
 
 
+def delay_patterns_seeds() -> str:
+    """Test accuracy of the delay-patterns task with delays, per step size and seed."""
+    acc = _load("delay_patterns_seeds.json")["test_accuracy"]
+    parts = []
+    for lr, by_seed in acc.items():
+        seeds = sorted(by_seed, key=int)
+        parts.append(f"lr {lr}, seeds {seeds[0]}-{seeds[-1]}: "
+                     + " / ".join(f"{100 * by_seed[k]:.1f}" for k in seeds) + "%")
+    return "; ".join(parts) + ". " + _source("delay_patterns_seeds.json")
+
+
 GENERATORS = {f.__name__: f for f in (
     yinyang_seeds, flagship_seed0, flagship_mean, flagship_time, hardware_seed0, hardware_mean,
     threads_1, yinyang_speed, recurrent_vs_jaxsnn, step_breakdown_h100, shd_scale,
     shd_exponents, eventprop_ties, event_batching, hardware_step, hardware_robustness,
-    validation_cost)}
+    validation_cost, delay_patterns_seeds)}
 
 
 # Files the docs site shows that are results files (mkdocs serves only docs/): copies.

@@ -1,6 +1,6 @@
 """The README's headline speed numbers as pytest benchmarks.
 
-Run with ``python -m pytest benchmarks --benchmark-only`` (not part of the default test run).
+Run with ``python -m pytest benchmarks --benchmark-only -n 0`` (not part of the default test run).
 Groups and their baselines (ratios printed at the end of the run):
 
 - ``yinyang-epoch``: one training epoch (5000 samples, batch 64, forward + backward + Adam,

@@ -15,6 +15,7 @@ from jaxsnn_eqx.tasks import registry
 PKG = Path(__file__).resolve().parents[1] / "jaxsnn_eqx"
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_a_shim_does_not_load_the_cli():
     code = ("import sys, jaxsnn_eqx.event.tasks.yinyang_event_prop, "
             "jaxsnn_eqx.discrete.tasks.yinyang, jaxsnn_eqx.event.tasks.hardware.yinyang_mock; "

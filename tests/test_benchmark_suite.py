@@ -5,13 +5,19 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_benchmark_suite_runs_and_prints_ratios(tmp_path):
-    env = dict(os.environ, JAX_ENABLE_X64="0")
+    # The child pytest must not think it is an xdist worker: when this test itself runs under
+    # xdist, PYTEST_XDIST_WORKER is inherited and pytest-benchmark then refuses to time.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    env["JAX_ENABLE_X64"] = "0"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", "-q",
+        [sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", "-n", "0", "-q",
          "-p", "no:cacheprovider", "-k", "ann_epoch or 512",
          f"--benchmark-storage=file://{tmp_path}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,

@@ -147,6 +147,7 @@ def _leaves(path, like):
     return jax.tree.leaves(eqx.filter(eqx.tree_deserialise_leaves(path, like), eqx.is_array))
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_kill_anywhere_and_resume_is_bit_identical(tmp_path):
     straight, chain = tmp_path / "straight", tmp_path / "chain"
     ref = _child(tmp_path, straight)  # runs alongside the chain

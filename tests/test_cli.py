@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from jaxsnn_eqx import cli
 
 # plot_training (and `jaxsnn-eqx plot`) is tested in tests/test_plot.py
@@ -14,6 +16,7 @@ def test_methods_listing(capsys):
         assert m in text
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_unknown_method_is_a_clear_error():
     proc = subprocess.run([sys.executable, "-m", "jaxsnn_eqx.cli", "train", "yinyang",
                            "--method", "nonsense"], capture_output=True, text=True)

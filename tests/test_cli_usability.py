@@ -64,6 +64,7 @@ def test_python_m_entry_points_resolve_their_method():
         yinyang_event.parse([], method="eventprop"))
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_help_pages_exit_zero_and_describe_the_tool():
     top = _cli("--help")
     assert top.returncode == 0 and "console script" not in top.stdout
@@ -122,6 +123,7 @@ def test_abbreviated_flags_are_refused_in_short(argv, flag, capsys):
     assert flag in err and "--help" in err and len(err.strip().splitlines()) <= 2, err
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path):
     """Ctrl-C during training printed a 35-line KeyboardInterrupt traceback: now one line with
     the last saved epoch and the exact command that continues the run; exit status 130."""

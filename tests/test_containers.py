@@ -130,10 +130,15 @@ def test_recurrent_mask_is_bool_and_adamw_leaves_it_bit_exact():
     opt = optax.adamw(1e-2, weight_decay=1e-2)
     state = opt.init(eqx.filter(rec, eqx.is_inexact_array))
     xs = jnp.ones((20, 3))
-    for _ in range(50):
+
+    @eqx.filter_jit
+    def step(rec, state):
         g = eqx.filter_grad(lambda m: m(xs).sum())(rec)
         updates, state = opt.update(g, state, eqx.filter(rec, eqx.is_inexact_array))
-        rec = eqx.apply_updates(rec, updates)
+        return eqx.apply_updates(rec, updates), state
+
+    for _ in range(50):
+        rec, state = step(rec, state)
     np.testing.assert_array_equal(np.asarray(rec.mask), before)
     assert rec.mask.dtype == jnp.bool_
     assert np.all(np.diag(rec.effective_weight_rec) == 0)

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from sweeps import slow_beyond
 
 import jaxsnn_eqx as snn
 from jaxsnn_eqx import event
@@ -229,8 +230,10 @@ def test_bool_leaf_in_a_recurrent_population_matches_lif():
 
 
 # ----------------------------------------------------------------------------- +-inf sentinels
-@pytest.mark.parametrize("neuron", [RemainingLIF(free=-jnp.inf), SinceLIF(never=jnp.inf)],
-                         ids=["remaining=-inf", "since=+inf"])
+@pytest.mark.parametrize("neuron", slow_beyond([RemainingLIF(free=-jnp.inf),
+                                                 SinceLIF(never=jnp.inf)],
+                                                ids=["remaining=-inf", "since=+inf"],
+                                                keep={"remaining=-inf"}))
 def test_infinite_sentinel_gives_exact_gradients(neuron):
     w, s = _weight(mean=6.0), _inputs()
     ref = _lif(w, max_spikes_per_neuron=8)(s)

@@ -149,6 +149,7 @@ def report(tmp_path_factory) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # uses the two-device subprocess run (CI runs -m slow)
 def test_two_devices_train_the_same_model(report):
     assert report["device_count"] == 2
     assert report["allclose"], report["max_abs_diff"]
@@ -157,6 +158,7 @@ def test_two_devices_train_the_same_model(report):
     assert report["accuracies"][0] == report["accuracies"][1]
 
 
+@pytest.mark.slow  # uses the two-device subprocess run (CI runs -m slow)
 def test_batches_are_split_and_parameters_replicated(report):
     # X.time of a (32, 4) batch: each device holds (16, 4) inside the compiled step
     assert report["batch_shard_shapes"] and all(s == [16, 4]
@@ -164,6 +166,7 @@ def test_batches_are_split_and_parameters_replicated(report):
     assert all(p == [2, True] for p in report["params_replicated"])
 
 
+@pytest.mark.slow  # uses the two-device subprocess run (CI runs -m slow)
 def test_results_record_the_devices(report):
     assert report["saved"] == {
         "devices": 2, "platform": "cpu", "processes": 1,
@@ -171,6 +174,7 @@ def test_results_record_the_devices(report):
     assert report["saved_one"] == 1
 
 
+@pytest.mark.slow  # uses the two-device subprocess run (CI runs -m slow)
 def test_resume_on_another_device_count_is_recorded(report):
     assert report["resumed_history"] == [
         {"from_epoch": 0, "devices": 2, "platform": "cpu"},
@@ -178,6 +182,7 @@ def test_resume_on_another_device_count_is_recorded(report):
     assert report["resumed_allclose"]
 
 
+@pytest.mark.slow  # uses the two-device subprocess run (CI runs -m slow)
 def test_clear_errors(report):
     batch, too_many = report["errors"]["batch"], report["errors"]["too_many"]
     assert "batch_size 33" in batch and "2 devices" in batch and "multiple of 2" in batch
@@ -185,6 +190,7 @@ def test_clear_errors(report):
     assert "XLA_FLAGS=--xla_force_host_platform_device_count=4" in too_many
 
 
+@pytest.mark.slow  # uses the two-device subprocess run (CI runs -m slow)
 def test_task_through_the_cli(report):
     assert report["cli_rc"] == 0
     code, line = report["cli_batch_error"]

@@ -104,6 +104,7 @@ def runs(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # trains each method (CI runs -m slow)
 @pytest.mark.parametrize("method", task.METHODS)
 def test_each_method_trains_end_to_end(runs, method):
     res = json.loads((runs[method] / "results.json").read_text())
@@ -118,6 +119,7 @@ def test_each_method_trains_end_to_end(runs, method):
         assert 0.0 <= res["ann"]["test_accuracy"] <= 1.0
 
 
+@pytest.mark.slow  # trains each method (CI runs -m slow)
 @pytest.mark.parametrize("method, readout", [
     pytest.param("analytical", "spike_times.png", marks=pytest.mark.slow),  # 20-35 s compile
     ("discrete", "readout_max.png"),

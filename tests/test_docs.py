@@ -41,6 +41,7 @@ def test_every_marker_is_followed_by_a_python_block():
         assert text.count("<!-- test: run -->") == len(marked_blocks(page)), page.name
 
 
+@pytest.mark.slow  # runs a docs example end to end (CI runs -m slow)
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
 def test_page_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples must not write into the checkout

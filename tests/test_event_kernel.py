@@ -335,10 +335,11 @@ def test_user_defined_neuron_runs_in_kernel_and_containers():
     batch = jax.tree.map(lambda a: jnp.stack([a, a]), spikes(t_in, i_in))
     assert jax.vmap(net)(batch).time.shape == (2, 64)
 
+    @eqx.filter_jit
     def loss(m):
         return finite_sum(m(spikes(t_in, i_in)))
 
-    g = eqx.filter_grad(loss)(net)
+    g = eqx.filter_jit(eqx.filter_grad(loss))(net)
     h = 1e-6
     for ix in [(0, 0), (1, 2), (2, 3)]:
         wp = eqx.tree_at(lambda m: m.layers[0].weight, net, net.layers[0].weight.at[ix].add(h))

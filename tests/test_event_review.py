@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import pytest
+from sweeps import slow_beyond
 
 import jaxsnn_eqx as snn
 from jaxsnn_eqx import Spikes, checks, event, hardware
@@ -128,7 +129,9 @@ def _mixed_layers():
     }
 
 
-@pytest.mark.parametrize("name", list(_mixed_layers()))
+# every layer type with -m slow; the default run keeps a feed-forward and a recurrent one
+@pytest.mark.parametrize("name", slow_beyond(list(_mixed_layers()),
+                                             keep={"LIF multi-spike", "RecurrentEventPropLIF"}))
 def test_float64_parameters_follow_a_float32_layer(name):
     assert jax.config.jax_enable_x64
     m = _mixed_layers()[name]
@@ -139,7 +142,8 @@ def test_float64_parameters_follow_a_float32_layer(name):
         assert out.time.dtype == jnp.float32
         assert int(jnp.sum(out.idx >= 0)) > 0
         out_jit = eqx.filter_jit(lambda m, x: m(x))(m, x)
-        g = eqx.filter_grad(lambda m: jnp.sum(jnp.where(out.idx >= 0, m(x).time, 0.0)))(m)
+        g = eqx.filter_jit(eqx.filter_grad(
+            lambda m: jnp.sum(jnp.where(out.idx >= 0, m(x).time, 0.0))))(m)
     assert jnp.allclose(out.time, out_jit.time, rtol=1e-5) and jnp.array_equal(out.idx, out_jit.idx)
     g_params = g.params if hasattr(g, "params") else g.neuron.params
     assert g_params.tau_mem.dtype == jnp.float64  # gradients come back in the leaf's dtype
@@ -201,7 +205,9 @@ def _silent(out, max_spikes):
             and bool(jnp.all(out.idx == -1)))
 
 
-@pytest.mark.parametrize("name", list(_every_layer()))
+# every layer type with -m slow; the default run keeps a feed-forward and a recurrent one
+@pytest.mark.parametrize("name", slow_beyond(list(_every_layer()),
+                                             keep={"LIF", "RecurrentEventPropLIF"}))
 def test_zero_length_input_gives_a_silent_output(name):
     m = _every_layer()[name]
     for x in (EMPTY, Spikes.empty(0)):
@@ -209,7 +215,8 @@ def test_zero_length_input_gives_a_silent_output(name):
     assert _silent(eqx.filter_jit(lambda m, x: m(x))(m, EMPTY), m.max_spikes)
     batch = Spikes(jnp.zeros((2, 0)), jnp.zeros((2, 0), jnp.int32))
     assert _silent(jax.vmap(m)(batch), m.max_spikes)
-    g = eqx.filter_grad(lambda m: jnp.sum(jnp.where(jnp.isfinite(t := m(EMPTY).time), t, 0.0)))(m)
+    g = eqx.filter_jit(eqx.filter_grad(
+        lambda m: jnp.sum(jnp.where(jnp.isfinite(t := m(EMPTY).time), t, 0.0))))(m)
     assert all(bool(jnp.all(leaf == 0)) for leaf in jax.tree.leaves(g))
 
 

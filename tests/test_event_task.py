@@ -7,6 +7,7 @@ import sys
 import pytest
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_short_training_is_clearly_above_chance(tmp_path):
     # run as a user does (a fresh process, float32); the test session has x64 switched on
     cmd = [sys.executable, "-m", "jaxsnn_eqx.event.tasks.yinyang_analytical", "--out",

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from sweeps import slow_beyond
 from test_event_reference import lif_population
 
 import jaxsnn_eqx as snn
@@ -103,11 +104,9 @@ LAYERED_CASES = {
 }
 
 
+# the default run keeps the 3-layer case (gradients through three layers; refractoriness)
 @pytest.mark.parametrize(
-    "case",
-    [pytest.param(c, marks=pytest.mark.slow) if "tm = ts" in c else c
-     for c in sorted(LAYERED_CASES)],
-)
+    "case", slow_beyond(sorted(LAYERED_CASES), keep={"3-layer ratio 3.03 refractory"}))
 def test_sequential_matches_autodiff_last_layer_loss(case):
     """Loss on the last layer only: every layer's weight gradient, including the first (which
     only receives its gradient through the input spike times of the layers above), and the
@@ -202,7 +201,8 @@ def test_recurrent_matches_autodiff_including_parameters():
         assert rel_err(getattr(g_ref.layer.params, name), getattr(g_ep.params, name)) < RTOL, name
 
 
-@pytest.mark.parametrize("method", ["kernel", "auto"])
+# the default run keeps "auto" (the layer's default, stage by stage); "kernel" runs with -m slow
+@pytest.mark.parametrize("method", slow_beyond(["kernel", "auto"], keep={"auto"}))
 def test_recurrent_mask_emulates_two_layers(method):
     """A masked population (hidden -> output only) gives the gradients of the equivalent
     2-layer `event.LIF` stack, and zero gradient on masked-out weights: through the one event
@@ -237,7 +237,8 @@ def test_recurrent_mask_emulates_two_layers(method):
             event.losses.first_spike_times(m(spikes), o), 3e-2))
 
     assert np.all(np.isfinite(event.losses.first_spike_times(stack(spikes), o)))
-    g_rec, g_stack = eqx.filter_grad(loss_rec)(rec), eqx.filter_grad(loss_stack)(stack)
+    g_rec = eqx.filter_jit(eqx.filter_grad(loss_rec))(rec)
+    g_stack = eqx.filter_jit(eqx.filter_grad(loss_stack))(stack)
     assert rel_err(g_stack.layers[0].weight, g_rec.weight_in[:, :h]) < RTOL
     assert rel_err(g_stack.layers[1].weight, g_rec.weight_rec[:h, h:]) < RTOL
     assert np.all(np.asarray(g_rec.weight_in)[:, h:] == 0)
@@ -324,7 +325,7 @@ def test_simultaneous_input_spikes():
     assert rel_err(fd, t_ep) < 1e-6
 
 
-@pytest.mark.parametrize("method", ["kernel", "auto"])
+@pytest.mark.parametrize("method", slow_beyond(["kernel", "auto"], keep={"auto"}))
 def test_simultaneous_spikes_among_neurons(method):
     """Two hidden neurons with identical input weights spike at exactly the same times; the
     next layer receives simultaneous inputs. Layered and recurrent (masked) EventProp match

@@ -54,9 +54,8 @@ def test_ideal_emulator_equals_jax_simulation_bit_for_bit(layered):
     sim = _layer(hardware.JaxSimulation(), layered=layered)
     ideal = eqx.tree_at(lambda m: m.backend, sim, hardware.Emulator.ideal())
     real = eqx.tree_at(lambda m: m.backend, sim, hardware.Emulator())
-    a = jax.vmap(lambda s, k: sim(s, key=k))(spikes, keys)
-    b = jax.vmap(lambda s, k: ideal(s, key=k))(spikes, keys)
-    c = jax.vmap(lambda s, k: real(s, key=k))(spikes, keys)
+    run = eqx.filter_jit(lambda m, s, k: jax.vmap(lambda s, k: m(s, key=k))(s, k))
+    a, b, c = run(sim, spikes, keys), run(ideal, spikes, keys), run(real, spikes, keys)
     assert int(jnp.sum(jnp.isfinite(a.time))) > 16 * HID // 2  # the network is active
     np.testing.assert_array_equal(a.time, b.time)
     np.testing.assert_array_equal(a.idx, b.idx)
@@ -97,20 +96,21 @@ def test_emulator_imperfections():
     model = _layer(hardware.Emulator())
     pop = model.population()
     emu = hardware.Emulator()
+    run = eqx.filter_jit(lambda pop, s, key: emu(pop, s, key=key))
     # time stamps on the 8 ns grid, and equal stamps occur
-    out = emu(pop, spikes, key=keys[0])
+    out = run(pop, spikes, keys[0])
     fin = np.isfinite(out.time)
     stamps = np.asarray(out.time[fin]) / 8e-9
     np.testing.assert_allclose(stamps, np.round(stamps), atol=1e-6)
     assert np.all(np.diff(np.where(np.isfinite(out.time), out.time, 1.0), axis=-1) >= 0)
     # fixed pattern: fixed per chip_seed, different between chips, independent of the key
-    same = emu(pop, spikes, key=keys[0])
+    same = run(pop, spikes, keys[0])
     np.testing.assert_array_equal(out.time, same.time)
     f0, f1 = emu.circuit_factors(SIZE), emu.replace(chip_seed=1).circuit_factors(SIZE)
     assert not np.allclose(f0["v_th"], f1["v_th"])
     np.testing.assert_array_equal(emu.circuit_factors(5)["gain"], f0["gain"][:5])
     # jitter: another key, other times
-    other = emu(pop, spikes, key=keys[1])
+    other = run(pop, spikes, keys[1])
     assert not np.array_equal(out.time, other.time)
     # weights: multiples of tau_syn / scale, at most 63 of them
     chip = emu.chip_population(pop)
@@ -124,15 +124,16 @@ def test_emulator_imperfections():
 def test_emulator_spike_loss_and_cap():
     spikes = _inputs(5, batch=32)
     pop = _layer(hardware.JaxSimulation()).population()
-    base = hardware.Emulator.ideal()(pop, spikes)
-    lossy = hardware.Emulator.ideal(spike_loss=0.5)(pop, spikes, key=jax.random.PRNGKey(0))
+    run = eqx.filter_jit(lambda emu, pop, s, key=None: emu(pop, s, key=key))
+    base = run(hardware.Emulator.ideal(), pop, spikes)
+    lossy = run(hardware.Emulator.ideal(spike_loss=0.5), pop, spikes, key=jax.random.PRNGKey(0))
     n0, n1 = int(base.count.sum()), int(lossy.count.sum())
     assert 0.4 * n0 < n1 < 0.6 * n0
     # a multi-spike population, capped at 2 recorded spikes per neuron
     p_multi = event.LIFParams(tau_mem=12e-6, tau_syn=6e-6, v_th=1.0, t_refrac=2e-6)
     multi = event.Population(event.LIFNeuron(p_multi), pop.weight_in * 3, None, T_MAX, 128)
-    free = hardware.Emulator.ideal()(multi, spikes)
-    capped = hardware.Emulator.ideal(max_spikes_per_neuron=2)(multi, spikes)
+    free = run(hardware.Emulator.ideal(), multi, spikes)
+    capped = run(hardware.Emulator.ideal(max_spikes_per_neuron=2), multi, spikes)
     assert int(free.counts(SIZE).max()) > 2
     assert int(capped.counts(SIZE).max()) == 2
     keep = jnp.minimum(free.counts(SIZE), 2)
@@ -158,17 +159,18 @@ def test_bss2_executor_names_the_missing_stack():
 
 
 # ----------------------------------------------------------------------------- gradients
+@pytest.mark.parametrize("adjoint_at", event.hardware_lif.ADJOINT_AT)
 @pytest.mark.parametrize("layered", [True, False])
-def test_ideal_gradients_equal_recurrent_eventprop(layered):
-    hw = _layer(hardware.Emulator.ideal(), layered=layered)
+def test_ideal_gradients_equal_recurrent_eventprop(layered, adjoint_at):
+    hw = _layer(hardware.Emulator.ideal(), layered=layered, adjoint_at=adjoint_at)
     mask_in, mask = _masks() if layered else (None, None)
     ref = event.RecurrentEventPropLIF(
         N_IN, SIZE, params=P, t_max=T_MAX, max_spikes=SIZE, single_spike=True,
         weight_in=hw.weight_in, weight_rec=hw.weight_rec, mask=mask, mask_in=mask_in)
     spikes = _inputs(6, batch=8)
     keys = jax.random.split(jax.random.PRNGKey(0), 8)
-    g_hw = eqx.filter_grad(_loss)(hw, spikes, keys)
-    g_ref = eqx.filter_grad(lambda m, s: _loss(m, s, keys))(ref, spikes)
+    g_hw = eqx.filter_jit(eqx.filter_grad(_loss))(hw, spikes, keys)
+    g_ref = eqx.filter_jit(eqx.filter_grad(_loss))(ref, spikes, keys)
     for a, b in ((g_hw.weight_in, g_ref.weight_in), (g_hw.weight_rec, g_ref.weight_rec)):
         assert np.max(np.abs(b)) > 0
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9 * np.max(np.abs(b)))
@@ -186,8 +188,8 @@ def test_input_time_gradients_equal_recurrent_eventprop():
         return _loss(model, Spikes(t[None], spikes.idx[None]),
                      jax.random.split(jax.random.PRNGKey(0), 1))
 
-    a = jax.grad(lambda t: f(hw, t))(spikes.time)
-    b = jax.grad(lambda t: f(ref, t))(spikes.time)
+    grad_t = eqx.filter_jit(jax.grad(f, argnums=1))
+    a, b = grad_t(hw, spikes.time), grad_t(ref, spikes.time)
     assert np.max(np.abs(b)) > 0
     np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9 * np.max(np.abs(b)))
 
@@ -196,11 +198,11 @@ def test_realistic_emulator_gradients_are_finite_with_ties():
     hw = _layer(hardware.Emulator())
     spikes = _inputs(8, batch=32)
     keys = jax.random.split(jax.random.PRNGKey(1), 32)
-    out = jax.vmap(lambda s, k: hw(s, key=k))(spikes, keys)
+    out = eqx.filter_jit(jax.vmap(lambda s, k: hw(s, key=k)))(spikes, keys)
     t = np.asarray(out.time)
     ties = sum(np.sum(np.isfinite(r)) - len(np.unique(r[np.isfinite(r)])) for r in t)
     assert ties > 0  # equal 8 ns stamps occur
-    g = eqx.filter_grad(_loss)(hw, spikes, keys)
+    g = eqx.filter_jit(eqx.filter_grad(_loss))(hw, spikes, keys)
     assert np.all(np.isfinite(g.weight_in)) and np.all(np.isfinite(g.weight_rec))
     assert np.max(np.abs(g.weight_in)) > 0
 

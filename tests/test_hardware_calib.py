@@ -23,6 +23,7 @@ def _truth(emu, n):
             f["v_th"] / (f["gain"] * f["tau_syn"]))
 
 
+@pytest.mark.slow  # calibrates emulated chips over many trials (CI runs -m slow)
 def test_measured_parameters_match_the_emulated_chip():
     """Stated tolerance (default emulator: 20 ns jitter, 8 ns stamps, 8 trials): median
     relative error of tau_mem and tau_syn below 3% (95th percentile 8%), of the threshold
@@ -43,6 +44,7 @@ def test_measured_parameters_match_the_emulated_chip():
         np.abs(m["v_th"] / _truth(emu, n)[2] - 1))
 
 
+@pytest.mark.slow  # a calibration of 16 emulated circuits (23 s)
 def test_the_fit_is_exact_on_exact_spike_times():
     emu = hardware.Emulator.ideal(variation_v_th=0.08, variation_tau_mem=0.08,
                                   variation_tau_syn=0.08, variation_gain=0.08)
@@ -52,6 +54,7 @@ def test_the_fit_is_exact_on_exact_spike_times():
         np.testing.assert_allclose(est, true, rtol=2e-3)
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_calibration_file_round_trip_and_cli(tmp_path):
     cmd = [sys.executable, "-m", "jaxsnn_eqx.hardware.calib", "--emulator", "--neurons", "24",
            "--threshold", "150", "--tau-syn", "6e-6", "--tau-mem", "12e-6",
@@ -71,6 +74,7 @@ def test_calibration_file_round_trip_and_cli(tmp_path):
         cal.params(30)
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_missing_stack_and_missing_file_are_clear(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "jaxsnn_eqx.hardware.calib", "--calib-dir",
                            str(tmp_path)], capture_output=True, text=True)
@@ -111,6 +115,7 @@ def test_software_training_with_the_calibration_transfers_to_the_chip(tmp_path):
     assert acc["calibrated"] > 0.85 and acc["calibrated"] > acc["nominal"] + 0.2, acc
 
 
+@pytest.mark.slow  # calibrates emulated chips over many trials (CI runs -m slow)
 def test_chip_calibration_through_calix_and_the_executor(tmp_path, monkeypatch):
     """With the stand-in stack: the published calix flow writes the chip configuration, the
     executor loads it, and the calibrated chip's neurons are measured through the executor."""
@@ -148,6 +153,7 @@ def test_chip_calibration_through_calix_and_the_executor(tmp_path, monkeypatch):
     assert len(log.calibrated) == 1
 
 
+@pytest.mark.slow  # calibrates emulated chips over many trials (CI runs -m slow)
 def test_the_read_out_offset_is_measured_within_one_clock_cycle():
     """The emulated chip's hidden read-out delay comes back as -time_offset, within 8 ns; the
     record keeps it and names its chip; a foreign chip is refused in one line."""
@@ -171,6 +177,7 @@ def test_the_read_out_offset_is_measured_within_one_clock_cycle():
         cal.check_chip({"kind": "bss2", "setup": "W69F0"})
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_published_flags_help_and_no_runpy_warning():
     p = calib.parser()
     for action in p._actions:

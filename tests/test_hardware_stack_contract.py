@@ -71,6 +71,7 @@ def test_every_offered_name_has_its_source_and_signature():
             assert params == entry["params"], (name, params, entry["params"])
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 @pytest.mark.skipif(not MIRROR.exists() or shutil.which("git") is None,
                     reason="needs the fetched mirrors of the stack's repositories")
 def test_every_cited_file_exists_at_its_commit():

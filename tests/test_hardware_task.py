@@ -13,6 +13,7 @@ from jaxsnn_eqx import cli, train
 from jaxsnn_eqx.tasks import yinyang_hardware as task
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_short_run_through_the_cli(tmp_path):
     # a fresh process in float32, as a user runs it; every emulator flag parses
     cmd = [sys.executable, "-m", "jaxsnn_eqx.cli", "train", "yinyang", "--method", "hardware",
@@ -79,6 +80,7 @@ def test_default_run_reaches_95_percent(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["test_accuracy"] >= 0.95
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_bss2_task_stops_at_once_without_the_stack(tmp_path):
     for cmd in (["-m", "jaxsnn_eqx.event.tasks.hardware.yinyang"],
                 ["-m", "jaxsnn_eqx.cli", "train", "yinyang", "--method", "hardware",
@@ -90,6 +92,7 @@ def test_bss2_task_stops_at_once_without_the_stack(tmp_path):
         assert not (tmp_path / "results.json").exists()
 
 
+@pytest.mark.slow  # calibrates emulated chips over many trials (CI runs -m slow)
 def test_calibrations_are_bound_to_their_emulated_chip(tmp_path, capsys):
     """A calibration of chip_seed 3 is refused on chip 0 in one line naming both; on chip 3
     (or with --allow-foreign-calibration) it is used, and the header names it."""

@@ -124,6 +124,7 @@ def _check_against(model, layers, t_in, i_in, t_max_lib, unit, h, atol):
 
 
 # ----------------------------------------------------------------------------- packaging
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_lazy_import_and_install_hint():
     code = (
         "import sys, jaxsnn_eqx\n"

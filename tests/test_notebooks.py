@@ -84,6 +84,7 @@ def test_committed_with_outputs(path):
     assert not errors
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, tmp_path):
     work = tmp_path / "work"

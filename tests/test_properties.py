@@ -135,6 +135,7 @@ def _assert_same_spikes(out, rt, ri, case):
         assert np.max(np.abs(t[real][a] - rt[b])) <= 1e-9 * T_MAX
 
 
+@pytest.mark.slow  # property-based, many examples (CI runs -m slow)
 @PROFILE
 @given(net=networks())
 @pytest.mark.parametrize("path", ["kernel", "parallel"])
@@ -145,6 +146,7 @@ def test_feedforward_spike_times_match_reference(path, net):
     _assert_same_spikes(forward(path, case, max_spikes), rt, ri, case)
 
 
+@pytest.mark.slow  # property-based, many examples (CI runs -m slow)
 @PROFILE
 @given(net=networks(recurrent=True))
 def test_recurrent_spike_times_match_reference(net):
@@ -153,6 +155,7 @@ def test_recurrent_spike_times_match_reference(net):
     _assert_same_spikes(forward("recurrent", case, max_spikes), rt, ri, case)
 
 
+@pytest.mark.slow  # property-based, many examples (CI runs -m slow)
 @PROFILE
 @given(net=networks(recurrent=True, shapes=SHAPES[:1]))
 @pytest.mark.parametrize("path", ["eventprop", "eventprop_single", "recurrent"])

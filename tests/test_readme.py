@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
 
@@ -24,6 +26,7 @@ def test_readme_quick_start_commands():
     ]
 
 
+@pytest.mark.slow  # runs a docs example end to end (CI runs -m slow)
 def test_readme_examples_run():
     """The event, discrete and hardware examples run in order, in one namespace."""
     import jax.numpy as jnp
@@ -41,6 +44,7 @@ def test_readme_examples_run():
     assert namespace["t_out"].shape == (64, 3)
 
 
+@pytest.mark.slow  # runs a docs example end to end (CI runs -m slow)
 def test_readme_custom_neuron_example_runs():
     """The custom-neuron example moved from the README to docs/custom-neuron.md."""
     import jax.numpy as jnp

@@ -69,6 +69,7 @@ def test_discrete_run_draws_its_figures_at_the_end_and_again_from_its_files(
     _plot_again(run, tmp_path / "again", monkeypatch, DISCRETE)
 
 
+@pytest.mark.slow  # trains first (22 s); the discrete run above keeps this check in the default run
 def test_recurrent_eventprop_run_figures_from_saved_files(tmp_path, monkeypatch):
     run = _train(tmp_path, "eventprop", "--no-plot")
     assert not (run / "figures").exists()

@@ -12,6 +12,8 @@ import pytest
 
 h5py = pytest.importorskip("h5py")  # part of the dev extra; skipped only where it is missing
 
+from sweeps import slow_beyond  # noqa: E402
+
 from jaxsnn_eqx import cli, data  # noqa: E402
 from jaxsnn_eqx.data import shd  # noqa: E402
 from jaxsnn_eqx.tasks import runs as common  # noqa: E402
@@ -154,6 +156,7 @@ def test_dense_variant_counts_every_spike_in_its_bin(shd_dir):
     np.testing.assert_array_equal(dense[:6], x)
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_missing_files_are_one_line_naming_them(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -210,7 +213,8 @@ def _figures(out, monkeypatch) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("method", ["eventprop", "discrete"])
+# training runs: the default run keeps the discrete one
+@pytest.mark.parametrize("method", slow_beyond(["eventprop", "discrete"], keep={"discrete"}))
 def test_each_method_trains_end_to_end(method, shd_dir, tmp_path, capsys):
     folder, _ = shd_dir
     out = tmp_path / method
@@ -240,6 +244,7 @@ def _budget_flags(folder, out):
             "--max-rate", "0.5", "--init-hidden", "3", "1"]
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_spike_budget_overflow_in_training_is_one_line(shd_dir, tmp_path):
     """A task run with a tiny spike budget: one line on stderr (not JAX's callback traceback
     and Equinox's boilerplate, nor the failure raised again at exit), exit status 2."""

@@ -7,12 +7,15 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # The smoke test checks the table, not the speed: compile with XLA's cheap CPU settings
 # (the event step's compile is most of the run).
 XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_shd_scale_quick_prints_table(tmp_path):
     out_json = tmp_path / "shd_scale.json"
     env = dict(os.environ, XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} {XLA_FLAGS}".strip())

@@ -54,6 +54,11 @@ def population(mask_in, mask, *, single_spike, method, delay=None, v_th=None):
         mask=mask, mask_in=mask_in, single_spike=single_spike, method=method, delay=delay)
 
 
+# Compiled once per call site: an eager call dispatches (and compiles) every operation
+# around the event loop one by one, 3x slower than one compiled program in these tests.
+_call = eqx.filter_jit(lambda model, spikes: model(spikes))
+
+
 def loss_of(spikes, n):
     coef = jax.random.normal(jax.random.PRNGKey(9), (128,))
 
@@ -93,7 +98,7 @@ def test_stages_equal_the_event_loop(single_spike):
     loop = population(mask_in, mask, single_spike=single_spike, method="kernel", v_th=v_th)
     assert fast.stages is not None and loop.stages is None
     spikes = random_input(jax.random.PRNGKey(2), 4, 12, 1.2e-2)
-    out_f, out_l = fast(spikes), loop(spikes)
+    out_f, out_l = _call(fast, spikes), _call(loop, spikes)
     n = int(jnp.sum(jnp.isfinite(out_l.time)))
     assert n >= 10 and len(np.unique(np.asarray(out_l.idx)[:n])) >= 8, "setup: activity wanted"
     if not single_spike:
@@ -101,12 +106,13 @@ def test_stages_equal_the_event_loop(single_spike):
     np.testing.assert_array_equal(out_f.idx, out_l.idx)
     np.testing.assert_allclose(out_f.time, out_l.time, rtol=1e-12)
     loss = loss_of(spikes, 13)
-    g_f, g_l = eqx.filter_grad(loss)(fast), eqx.filter_grad(loss)(loop)
+    grad = eqx.filter_jit(eqx.filter_grad(loss))
+    g_f, g_l = grad(fast), grad(loop)
     for get in (lambda g: g.weight_in, lambda g: g.weight_rec, lambda g: g.params.v_th):
         assert rel_err(get(g_f), get(g_l)) < 1e-10
     assert np.all(np.asarray(g_f.weight_rec)[~mask] == 0)
-    gt_f = jax.grad(lambda t: loss(fast, t))(spikes.time)
-    gt_l = jax.grad(lambda t: loss(loop, t))(spikes.time)
+    grad_t = eqx.filter_jit(jax.grad(loss, argnums=1))
+    gt_f, gt_l = grad_t(fast, spikes.time), grad_t(loop, spikes.time)
     assert rel_err(gt_f, gt_l) < 1e-10
 
 
@@ -138,9 +144,10 @@ def test_stages_with_delays():
     fast = population(mask_in, mask, single_spike=True, method="auto", delay=delay)
     loop = population(mask_in, mask, single_spike=True, method="kernel", delay=delay)
     spikes = random_input(jax.random.PRNGKey(8), 4, 10, 1.2e-2)
-    np.testing.assert_allclose(fast(spikes).time, loop(spikes).time, rtol=1e-12)
+    np.testing.assert_allclose(_call(fast, spikes).time, _call(loop, spikes).time, rtol=1e-12)
     loss = loss_of(spikes, 13)
-    g_f, g_l = eqx.filter_grad(loss)(fast), eqx.filter_grad(loss)(loop)
+    grad = eqx.filter_jit(eqx.filter_grad(loss))
+    g_f, g_l = grad(fast), grad(loop)
     assert rel_err(g_f.delay, g_l.delay) < 1e-10
     assert rel_err(g_f.weight_in, g_l.weight_in) < 1e-10
 

@@ -7,9 +7,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # a subprocess run (CI runs -m slow)
 def test_seed_table_with_fresh_points(tmp_path):
     out_json = tmp_path / "seeds.json"
     env = dict(os.environ, JAX_ENABLE_X64="0")

@@ -40,11 +40,14 @@ from .eventprop import (
     lif_param_grads,
     single_spike_feedforward,
 )
-from .lif import LIFNeuron, LIFParams
+from .lif import LIFNeuron, LIFParams, first_spike_times
 from .neuron import cast_floats
 from .recurrent import AbstractRecurrentLIF, recurrent_lif_fields
 
-__all__ = ["HardwareRecurrentLIF", "eventprop_at_observed"]
+__all__ = ["HardwareRecurrentLIF", "eventprop_at_observed", "ADJOINT_AT", "linearisation_times",
+           "first_times_in_slots"]
+
+ADJOINT_AT = ("observed", "resimulated", "software", "decorrelated")
 
 
 class _Config(NamedTuple):
@@ -53,6 +56,7 @@ class _Config(NamedTuple):
     single_spike: bool
     blocks: tuple[int, ...] | None
     slope_floor: float | None
+    adjoint_at: str
 
 
 def _block_spikes(spikes: Spikes, lo: int, hi: int) -> Spikes:
@@ -60,6 +64,29 @@ def _block_spikes(spikes: Spikes, lo: int, hi: int) -> Spikes:
     Keeps every slot where it is, so cotangents map back one to one."""
     inside = (spikes.idx >= lo) & (spikes.idx < hi)
     return Spikes(jnp.where(inside, spikes.time, jnp.inf), jnp.where(inside, spikes.idx - lo, -1))
+
+
+def linearisation_times(
+    params: LIFParams,
+    weight: Float[Array, "n_in n"],
+    in_spikes: Spikes,
+    out_spikes: Spikes,
+    t_max: float,
+) -> Spikes:
+    """Where a feed-forward block of single-spike neurons is linearised: ``out_spikes`` (the
+    observed spikes of the block, indices ``0..n-1``; other slots unused) with each time
+    replaced by the software model's first spike time of that neuron, driven by the observed
+    ``in_spikes`` (any slot order). Spikes the software model does not produce keep their
+    observed time. At these times the software membrane is exactly at threshold, so the
+    adjoint jump ``-G/(du/dt)`` and the set of inputs felt are those of a real crossing, whatever
+    jitter moved the observed time; the cotangents stay those of the observed slots."""
+    order = jnp.argsort(in_spikes.time, stable=True)
+    sorted_in = Spikes(in_spikes.time[order], in_spikes.idx[order])
+    t_sw = jax.lax.stop_gradient(first_spike_times(params, weight, sorted_in, t_max))
+    slot = jnp.clip(out_spikes.idx, 0, weight.shape[1] - 1)
+    t_lin = t_sw[slot]
+    use = (out_spikes.idx >= 0) & jnp.isfinite(out_spikes.time) & jnp.isfinite(t_lin)
+    return Spikes(jnp.where(use, t_lin, out_spikes.time), out_spikes.idx)
 
 
 def eventprop_at_observed(
@@ -74,12 +101,19 @@ def eventprop_at_observed(
     single_spike: bool,
     blocks: tuple[int, ...] | None = None,
     slope_floor: float | None = None,
+    adjoint_at: str = "observed",
 ) -> EventPropGrads:
     """EventProp of an LIF population at given (observed) output spikes (one sample).
 
     ``blocks`` (see `feedforward_blocks`): with single-spike neurons the closed form of
     `eventprop_backward` block by block; otherwise (or ``None``) the sweep over all events.
-    ``slope_floor``: see `eventprop.min_slope`. Arguments otherwise as `eventprop_backward`.
+    ``slope_floor``: see `eventprop.min_slope`. ``adjoint_at`` (blocks of single-spike neurons
+    only; ignored otherwise): ``"observed"``, each block's adjoint at its observed times;
+    ``"resimulated"``, at the software model's spike times for the observed spikes of the block
+    before (`linearisation_times`); ``"software"``, at the software model's spike times for the
+    software times of the block before (the software forward pass from the inputs; observed
+    spikes the software model does not produce keep their times). Arguments otherwise as
+    `eventprop_backward`.
     """
     if blocks is None or not single_spike:
         return eventprop_backward(params, weight_in, weight_rec, in_spikes, out_spikes,
@@ -91,19 +125,28 @@ def eventprop_at_observed(
     ct = jnp.where(jnp.isfinite(out_spikes.time), ct_out_time.astype(dtype), 0.0)
     g_rec = jnp.zeros((size, size), dtype)
     g_th = [None] * len(blocks)
+    w_of = lambda b: (weight_in[:, :edges[1]] if b == 0  # noqa: E731
+                      else weight_rec[edges[b - 1]:edges[b], edges[b]:edges[b + 1]])
+    p_of = lambda b: block_neuron(LIFNeuron(params), edges[b], edges[b + 1], size).params  # noqa: E731
+    if adjoint_at == "software":
+        for b in range(len(blocks)):  # forward: each block from the software times before
+            in_b = in_spikes if b == 0 else _block_spikes(out_spikes, edges[b - 1], edges[b])
+            lin = linearisation_times(p_of(b), w_of(b), in_b,
+                                      _block_spikes(out_spikes, edges[b], edges[b + 1]), t_max)
+            inside = (out_spikes.idx >= edges[b]) & (out_spikes.idx < edges[b + 1])
+            out_spikes = Spikes(jnp.where(inside, lin.time, out_spikes.time), out_spikes.idx)
     for b in reversed(range(len(blocks))):  # last block first: its inputs' cotangents go down
         lo, hi = edges[b], edges[b + 1]
-        p_b = block_neuron(LIFNeuron(params), lo, hi, size).params
+        p_b, w_b = p_of(b), w_of(b)
         out_b = _block_spikes(out_spikes, lo, hi)
+        in_b = in_spikes if b == 0 else _block_spikes(out_spikes, edges[b - 1], lo)
+        if adjoint_at == "resimulated":
+            out_b = linearisation_times(p_b, w_b, in_b, out_b, t_max)
+        g = single_spike_feedforward(p_b, w_b, in_b, out_b, ct, slope_floor=slope_floor)
         if b == 0:
-            g = single_spike_feedforward(p_b, weight_in[:, lo:hi], in_spikes, out_b, ct,
-                                          slope_floor=slope_floor)
             g_in, ct_in_time = g.weight, g.in_time
         else:
             lo_p = edges[b - 1]
-            in_b = _block_spikes(out_spikes, lo_p, lo)
-            g = single_spike_feedforward(p_b, weight_rec[lo_p:lo, lo:hi], in_b, out_b, ct,
-                                          slope_floor=slope_floor)
             g_rec = g_rec.at[lo_p:lo, lo:hi].set(g.weight)
             ct = ct + jnp.where(in_b.idx >= 0, g.in_time, 0.0)
         g_th[b] = g.v_th
@@ -128,24 +171,40 @@ def _in_the_loop(vjp_arg, in_idx, backend, cfg, key, target):
     return _observe(vjp_arg, in_idx, backend, cfg, key, target)
 
 
+def first_times_in_slots(slots: Spikes, other: Spikes, size: int) -> Float[Array, " m"]:
+    """The times of ``slots`` replaced, neuron by neuron, by the first spike time of the same
+    neuron in ``other`` (another run); slots whose neuron did not fire there keep theirs."""
+    j = jnp.where(other.idx >= 0, other.idx, size)
+    first = jnp.full((size + 1,), jnp.inf, other.time.dtype).at[j].min(other.time)
+    t = first[jnp.clip(slots.idx, 0, size)]
+    use = (slots.idx >= 0) & jnp.isfinite(slots.time) & jnp.isfinite(t)
+    return jnp.where(use, t, slots.time)
+
+
 @_in_the_loop.def_fwd
 def _in_the_loop_fwd(perturbed, vjp_arg, in_idx, backend, cfg, key, target):
     del perturbed
     out = _observe(vjp_arg, in_idx, backend, cfg, key, target)
-    return out, out
+    lin_t = out[0]
+    if cfg.adjoint_at == "decorrelated" and cfg.single_spike and key is not None:
+        # a second, independent run: the linearisation point, while the loss sees the first
+        t2, i2 = _observe(vjp_arg, in_idx, backend, cfg, jax.random.fold_in(key, 1), target)
+        lin_t = first_times_in_slots(Spikes(*out), Spikes(t2, i2), vjp_arg[1].shape[1])
+    return out, (*out, lin_t)
 
 
 @_in_the_loop.def_bwd
 def _in_the_loop_bwd(residuals, grad_obj, perturbed, vjp_arg, in_idx, backend, cfg, key,
                      target):
     del perturbed, backend, key, target
-    out_t, out_i = residuals
+    out_t, out_i, lin_t = residuals
     params, w_in, w_rec, in_time = vjp_arg
     g_time = grad_obj[0]
     g_time = jnp.zeros_like(out_t) if g_time is None else g_time
     g = eventprop_at_observed(
-        params, w_in, w_rec, Spikes(in_time, in_idx), Spikes(out_t, out_i), g_time, cfg.t_max,
-        single_spike=cfg.single_spike, blocks=cfg.blocks, slope_floor=cfg.slope_floor)
+        params, w_in, w_rec, Spikes(in_time, in_idx), Spikes(lin_t, out_i), g_time, cfg.t_max,
+        single_spike=cfg.single_spike, blocks=cfg.blocks, slope_floor=cfg.slope_floor,
+        adjoint_at="observed" if cfg.adjoint_at == "decorrelated" else cfg.adjoint_at)
     g_params = lif_param_grads(LIFNeuron(params, single_spike=cfg.single_spike), g).params
     return g_params, g.weight, g.weight_rec, g.in_time
 
@@ -177,6 +236,16 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
             per circuit (`hardware.Calibration.params`) and ``target_params`` the calibration's
             nominal targets, which a chip (or `hardware.Emulator`) realises with its own
             deviations. ``None``: ``params``. Not trained.
+        adjoint_at: where the backward pass linearises the software model, for feed-forward
+            blocks of single-spike neurons: ``"observed"``, at the observed spike times;
+            ``"resimulated"``, at the software model's spike times for the observed spikes of
+            the block before (`linearisation_times`); ``"software"``, at the software model's
+            own forward pass from the inputs (`eventprop_at_observed`); ``"decorrelated"``, at
+            the observed spikes of a second, independent run of the backend (its own noise
+            draw), so that the noise of the spikes the loss sees does not enter the
+            linearisation (twice the backend runs; single-spike neurons; a backend without noise
+            runs once). Recurrent populations: ``"resimulated"`` and ``"software"`` act as
+            ``"observed"``.
     """
 
     weight_in: Float[Array, "in_size size"]
@@ -196,10 +265,12 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
     blocks: tuple[int, ...] | None = eqx.field(static=True)
     slope_floor: float | None = eqx.field(static=True)
     target_params: LIFParams | None
+    adjoint_at: str = eqx.field(static=True)
 
     def __init__(self, in_size: int, size: int, *, backend: Backend,
                  slope_floor: float | None = 0.1, target_params: LIFParams | None = None,
-                 blocks: tuple[int, ...] | None = None, **kwargs):
+                 adjoint_at: str = "observed", blocks: tuple[int, ...] | None = None,
+                 **kwargs):
         """Arguments as `RecurrentEventPropLIF`, plus ``backend``, ``slope_floor`` and
         ``target_params``. ``blocks`` is found from the masks; passing it (as
         ``dataclasses.replace`` does) only checks that it matches."""
@@ -211,6 +282,9 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
                              f"{slope_floor}.")
         if kwargs.get("delay") is not None:
             raise ValueError(_NO_DELAYS)
+        if adjoint_at not in ADJOINT_AT:
+            raise ValueError(f"HardwareRecurrentLIF: adjoint_at must be one of {ADJOINT_AT}, "
+                             f"got {adjoint_at!r}.")
         for name, value in recurrent_lif_fields(type(self).__name__, in_size, size,
                                                 **kwargs).items():
             setattr(self, name, value)
@@ -221,6 +295,7 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
                              f"masks, whose feed-forward blocks are {self.blocks}.")
         self.slope_floor = None if slope_floor is None else float(slope_floor)
         self.target_params = target_params
+        self.adjoint_at = adjoint_at
 
     def population(self) -> Population:
         """The population as the backend sees it (masked weights, blocks)."""
@@ -259,7 +334,7 @@ class HardwareRecurrentLIF(AbstractRecurrentLIF):
         in_time = check_finite(
             in_time, dict(params=self.params, weight_in=w_in, weight_rec=w_rec), where)
         cfg = _Config(self.t_max, self.max_spikes, self.single_spike, self.blocks,
-                      self.slope_floor)
+                      self.slope_floor, self.adjoint_at)
         in_idx = jax.lax.stop_gradient(spikes.idx)
         target = None if self.target_params is None else jax.lax.stop_gradient(
             cast_floats(self.target_params, dtype))

@@ -37,6 +37,7 @@ from ..event.backend import Backend, Population, simulate_population
 from ..event.lif import LIFNeuron, LIFParams
 from ..spikes import Spikes
 from . import weights as hw_weights
+from .circuits import chain_first_spikes
 
 __all__ = ["Emulator", "CIRCUITS"]
 
@@ -216,6 +217,19 @@ class Emulator(Backend):
             t, idx = t[order], idx[order]
         return Spikes(t, idx)
 
+    def simulate(self, population: Population, spikes: Spikes) -> Spikes:
+        """The chip's spikes before the read-out: the exact simulation of `chip_population`.
+        A chain of blocks of single-spike neurons whose circuits' time constants vary is solved
+        by `hardware.circuits.chain_first_spikes` (one threshold crossing per neuron instead of
+        one per input interval; the same spikes to rounding)."""
+        chip = self.chip_population(population)
+        varied_tau = self.variation_tau_mem > 0 or self.variation_tau_syn > 0
+        if not (varied_tau and chip.blocks is not None and chip.neuron.single_spike):
+            return simulate_population(chip, spikes)
+        weights = tuple(chip.block_weight(b) for b in range(len(chip.blocks)))
+        return chain_first_spikes(chip.neuron.params, weights, chip.block_edges(), spikes,
+                                  chip.t_max, chip.max_spikes)
+
     def run(self, population: Population, spikes: Spikes,
             key: PRNGKeyArray | None = None) -> Spikes:
-        return self.read_out(simulate_population(self.chip_population(population), spikes), key)
+        return self.read_out(self.simulate(population, spikes), key)

@@ -7,9 +7,10 @@ neuron alone), 100 hidden and 3 output LIF neurons placed as one population on t
 inputs in ``[0, t_late = 12 us]``, ``t_max`` 30 us, one spike per neuron, and the squared error
 of the output first-spike times to target times. The forward pass of every training step and
 every evaluation runs on the backend (`hardware.Emulator` with every imperfection a flag, the
-exact `hardware.JaxSimulation`, or the chip); gradients are EventProp of the software model at
-the observed spikes (`event.HardwareRecurrentLIF`). After each step the weights are clipped to
-the range the synapses can represent.
+exact `hardware.JaxSimulation`, or the chip); gradients are EventProp of the software model
+linearised where ``--adjoint-at`` says (default: at the observed spikes; see docs/bss2.md for
+the options under trial-to-trial jitter; `event.HardwareRecurrentLIF`). After each step the
+weights are clipped to the range the synapses can represent.
 
 Entry points: ``python -m jaxsnn_eqx.event.tasks.hardware.yinyang_mock`` (=
 ``jaxsnn-eqx train yinyang --method hardware --backend emulator``) and, on a system with the
@@ -39,6 +40,7 @@ __all__ = ["add_arguments", "build_model", "encode", "make_backend", "make_fns",
 DEFAULTS = dict(out="runs/yinyang_hardware", seed=0, epochs=100, batch_size=64, lr=5e-3)
 N_OUT = 3
 BACKENDS = ("emulator", "ideal", "bss2")
+ADJOINT_AT_DEFAULT = "observed"
 
 
 def _off_or_positive(text: str) -> float | None:
@@ -77,6 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--slope-floor", type=float, default=0.1,
                    help="backward pass: floor of du/dt at observed spikes, in (v_th - v_leak) "
                         "/ tau_mem (0: none)")
+    g.add_argument("--adjoint-at", choices=event.hardware_lif.ADJOINT_AT,
+                   default=ADJOINT_AT_DEFAULT,
+                   help="backward pass: linearise the software model at the observed spike "
+                        "times, or at its own spike times for the observed spikes of the layer "
+                        "before (resimulated; see docs/bss2.md)")
     g.add_argument("--no-clip", dest="clip", action="store_false",
                    help="do not clip the weights to the synapses' range after each step (default: "
                         "clip)%(default).0s")
@@ -204,6 +211,7 @@ def build_model(key: jax.Array, args: argparse.Namespace, backend=None):
         weight_rec=weight_rec, mask=mask, mask_in=mask_in, single_spike=True,
         backend=make_backend(args) if backend is None else backend,
         slope_floor=args.slope_floor or None, target_params=target,
+        adjoint_at=getattr(args, "adjoint_at", ADJOINT_AT_DEFAULT),
     )
 
 
@@ -352,8 +360,9 @@ def main(argv: list[str] | None = None, **defaults) -> dict:
     except (ValueError, FileNotFoundError) as err:  # a missing or unreadable calibration
         raise UserError(str(err)) from None
     announce(args, f"yinyang, method hardware: HardwareRecurrentLIF {5 * args.repeat}-"
-                   f"{args.hidden}-{N_OUT} on the {args.backend} backend, EventProp at the "
-                   f"observed spikes; calibration: {in_use}",
+                   f"{args.hidden}-{N_OUT} on the {args.backend} backend, EventProp of the "
+                   f"software model (adjoint at the {args.adjoint_at} spikes); calibration: "
+                   f"{in_use}",
              jitter=args.jitter, weight_bits=args.weight_bits)
     results = finish(args, run(args))
     return results
