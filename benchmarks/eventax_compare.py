@@ -102,7 +102,7 @@ def worker(npz: str, out: str, repeat: int) -> None:
         compile_s = time.perf_counter() - t0
         rows[name] = dict(seconds=_best(f, (full, times), repeat), compile_s=compile_s,
                           spikes=np.asarray(spikes).tolist(),
-                          settings=("Tsit5, 0.3 ms steps, its default Newton root finder" if s.get("tsit5")
+                          settings=("Tsit5, 0.3 ms steps, its default Newton" if s.get("tsit5")
                                     else "defaults (Euler, its default step and root finder)"))
     Path(out).write_text(json.dumps(dict(rows=rows, version=_version("eventax"),
                                          jax=jax.__version__)))

@@ -189,10 +189,14 @@ def _lif(w, **kw):
 
 
 # ----------------------------------------------------------------------------- bool / int leaves
+# forward runs compile one program per layer structure (not op by op)
+_run = eqx.filter_jit(lambda m, x: m(x))
+
+
 def test_boolean_fired_flag_matches_single_spike_lif():
     w, s = _weight(), _inputs()
-    out = _layer(FlagLIF(), w)(s)
-    ref = _lif(w, single_spike=True)(s)
+    out = _run(_layer(FlagLIF(), w), s)
+    ref = _run(_lif(w, single_spike=True), s)
     assert int(out.count) == 3
     np.testing.assert_array_equal(np.asarray(out.idx), np.asarray(ref.idx))
     np.testing.assert_allclose(np.asarray(out.time), np.asarray(ref.time), rtol=1e-13)
@@ -203,8 +207,8 @@ def test_boolean_fired_flag_matches_single_spike_lif():
 
 def test_integer_counter_caps_the_lif_spikes():
     w, s = _weight(mean=6.0), _inputs()
-    out = _layer(CountLIF(max_count=2), w)(s)
-    ref = _lif(w, max_spikes_per_neuron=8)(s)
+    out = _run(_layer(CountLIF(max_count=2), w), s)
+    ref = _run(_lif(w, max_spikes_per_neuron=8), s)
     ot, oi, rt, ri = (np.asarray(a) for a in (out.time, out.idx, ref.time, ref.idx))
     assert max(np.sum(ri == j) for j in range(3)) > 2  # the cap matters
     for j in range(3):  # each neuron: the LIF's first two spikes
@@ -236,8 +240,8 @@ def test_bool_leaf_in_a_recurrent_population_matches_lif():
                                                 keep={"remaining=-inf"}))
 def test_infinite_sentinel_gives_exact_gradients(neuron):
     w, s = _weight(mean=6.0), _inputs()
-    ref = _lif(w, max_spikes_per_neuron=8)(s)
-    out = _layer(neuron, w)(s)
+    ref = _run(_lif(w, max_spikes_per_neuron=8), s)
+    out = _run(_layer(neuron, w), s)
     assert int(ref.count) > 6  # several spikes per neuron: the refractory period matters
     np.testing.assert_array_equal(np.asarray(out.idx), np.asarray(ref.idx))
     np.testing.assert_allclose(np.asarray(out.time), np.asarray(ref.time), rtol=1e-12)
@@ -279,7 +283,8 @@ class SwitchingSentinel(RemainingLIF):
 def test_sentinel_that_is_not_a_limit_raises():
     w, s = _weight(mean=6.0), _inputs()
     with pytest.raises(Exception, match="finite sentinel"):
-        jax.block_until_ready(jax.grad(lambda w: _loss(_layer(SwitchingSentinel(), w)(s)))(w))
+        jax.block_until_ready(
+            jax.jit(jax.grad(lambda w: _loss(_layer(SwitchingSentinel(), w)(s))))(w))
 
 
 # ----------------------------------------------------------------------------- EventProp

@@ -379,6 +379,7 @@ def test_complex_delay_and_hardware_layer_are_refused():
 
 
 # ----------------------------------------------------------------------------- tasks
+@pytest.mark.slow  # a task run (the recipe's accuracy: test_delay_patterns_need_delays)
 def test_delay_patterns_task_runs_tiny(tmp_path):
     from jaxsnn_eqx.tasks import delay_patterns
 

@@ -38,12 +38,18 @@ def _layer(drive, cls=event.LIF, **kw):
                **kw)
 
 
-def _run(layer, x):
-    def loss(m):
-        out = jax.vmap(m)(x)
-        return jnp.sum(jnp.where(jnp.isfinite(out.time), out.time ** 2, 0.0)), out
+def _loss(m, x):
+    out = jax.vmap(m)(x)
+    return jnp.sum(jnp.where(jnp.isfinite(out.time), out.time ** 2, 0.0)), out
 
-    (_, out), grads = eqx.filter_jit(eqx.filter_value_and_grad(loss, has_aux=True))(layer)
+
+# module level: the "first rung" and "grown" cases differ only in weight values, so they share
+# one compiled program per layer structure
+_value_and_grad = eqx.filter_jit(eqx.filter_value_and_grad(_loss, has_aux=True))
+
+
+def _run(layer, x):
+    (_, out), grads = _value_and_grad(layer, x)
     return out, eqx.filter(grads, eqx.is_inexact_array)
 
 

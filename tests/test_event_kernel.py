@@ -195,13 +195,17 @@ def test_values_and_gradients_are_finite(case, ratio, dtype):
         assert int(out.count) == 1 and 1e-3 <= float(out.time[0]) < 1e-3 + 1e-6
 
 
+# one compiled program per module structure (the single calls of `jit / vmap` below too)
+_run = eqx.filter_jit(lambda m, s: m(s))
+
+
 def test_float32_matches_float64():
     rng = np.random.default_rng(0)
     w = rng.normal(1.0, 1.0, (5, 20)) * W1 / 2
     t = np.sort(rng.uniform(0, 0.02, 5))
-    out64 = lif(5, 20, jnp.asarray(w), max_spikes=200)(spikes(t))
-    out32 = lif(5, 20, jnp.asarray(w, jnp.float32), max_spikes=200)(
-        snn.Spikes(jnp.asarray(t, jnp.float32), jnp.arange(5)))
+    out64 = _run(lif(5, 20, jnp.asarray(w), max_spikes=200), spikes(t))
+    out32 = _run(lif(5, 20, jnp.asarray(w, jnp.float32), max_spikes=200),
+                 snn.Spikes(jnp.asarray(t, jnp.float32), jnp.arange(5)))
     assert out32.time.dtype == jnp.float32
     np.testing.assert_array_equal(np.asarray(out32.idx), np.asarray(out64.idx))
     real = np.isfinite(np.asarray(out64.time))
@@ -223,7 +227,7 @@ def test_jit_and_vmap_agree_with_single_calls():
     out_b = eqx.filter_jit(lambda m, b: jax.vmap(m)(b))(net, batch)
     assert out_b.time.shape == (6, 3)
     for k in range(6):
-        single = net(batch[k])
+        single = _run(net, batch[k])
         np.testing.assert_array_equal(np.asarray(out_b.idx[k]), np.asarray(single.idx))
         np.testing.assert_allclose(np.asarray(out_b.time[k]), np.asarray(single.time),
                                    rtol=1e-13)
@@ -270,7 +274,7 @@ def test_layer_argument_errors():
 def test_default_init_makes_neurons_fire():
     layer = event.LIF(5, 200, params=P, t_max=T_MAX, max_spikes=200, single_spike=True,
                       key=jax.random.PRNGKey(0))
-    out = layer(spikes(jnp.linspace(0.0, 0.01, 5)))
+    out = _run(layer, spikes(jnp.linspace(0.0, 0.01, 5)))
     assert 100 < int(out.count) <= 200
 
 
@@ -323,7 +327,7 @@ def test_user_defined_neuron_runs_in_kernel_and_containers():
     t_in, i_in = np.array([1e-3, 5e-3, 5e-3, 9e-3]), np.array([0, 1, 2, 0])
     layer = event.EventLayer(PerfectIF(v_th=jnp.asarray(1.0)), jnp.asarray(w), t_max=T_MAX,
                              max_spikes=64)
-    out = eqx.filter_jit(lambda m, s: m(s))(layer, spikes(t_in, i_in))
+    out = _run(layer, spikes(t_in, i_in))
     rt, ri = perfect_if_reference(w, t_in, i_in, 1.0, T_MAX)
     real = np.isfinite(np.asarray(out.time))
     assert real.sum() == len(rt) > 4
@@ -333,7 +337,7 @@ def test_user_defined_neuron_runs_in_kernel_and_containers():
     # in a Sequential with a LIF layer, batched, and differentiated (vs finite differences)
     net = snn.Sequential([layer, lif(4, 2, jnp.full((4, 2), 0.5 * W1), max_spikes=64)])
     batch = jax.tree.map(lambda a: jnp.stack([a, a]), spikes(t_in, i_in))
-    assert jax.vmap(net)(batch).time.shape == (2, 64)
+    assert eqx.filter_jit(lambda m, b: jax.vmap(m)(b))(net, batch).time.shape == (2, 64)
 
     @eqx.filter_jit
     def loss(m):
@@ -349,7 +353,7 @@ def test_user_defined_neuron_runs_in_kernel_and_containers():
 
     # recurrent, through the shared container
     rec = snn.Recurrent(layer, jnp.full((4, 4), -5.0))
-    assert int(rec(spikes(t_in, i_in)).count) < len(rt)
+    assert int(_run(rec, spikes(t_in, i_in)).count) < len(rt)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

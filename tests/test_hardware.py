@@ -67,10 +67,10 @@ def test_block_simulation_equals_the_event_loop():
     model = _layer(hardware.JaxSimulation())
     assert model.blocks == (HID, OUT)
     spikes = _inputs(3)
-    fast = simulate_population(model.population(), spikes)
+    fast = eqx.filter_jit(simulate_population)(model.population(), spikes)
     w_in, w_rec = model.effective_weights
-    loop = event.simulate(model.neuron, w_in, spikes, t_max=T_MAX, max_spikes=SIZE,
-                          weight_rec=w_rec)
+    loop = eqx.filter_jit(event.simulate)(model.neuron, w_in, spikes, t_max=T_MAX,
+                                          max_spikes=SIZE, weight_rec=w_rec)
     np.testing.assert_array_equal(fast.idx, loop.idx)
     fin = np.isfinite(loop.time)
     np.testing.assert_allclose(fast.time[fin], loop.time[fin], rtol=0, atol=1e-13 * T_MAX)

@@ -158,11 +158,11 @@ def test_stages_module_tools_and_errors():
     spikes = random_input(jax.random.PRNGKey(11), 4, 10, 1.2e-2)
     batch = Spikes(jnp.stack([spikes.time] * 3), jnp.stack([spikes.idx] * 3))
     out = eqx.filter_jit(jax.vmap(model))(batch)
-    np.testing.assert_allclose(out.time[1], model(spikes).time, rtol=1e-12)
+    np.testing.assert_allclose(out.time[1], _call(model, spikes).time, rtol=1e-12)
     # a mask replaced after construction that connects backwards is refused, also under jit
     cyclic = eqx.tree_at(lambda m: m.mask, model, jnp.ones((13, 13), bool))
     with pytest.raises(Exception, match="no longer a stack of layers"):
-        eqx.filter_jit(lambda m, s: m(s))(cyclic, spikes)
+        _call(cyclic, spikes)
     # a cycle with method="stages", an unknown method
     with pytest.raises(ValueError, match="needs a mask without cycles"):
         population(mask_in, np.ones((13, 13), bool), single_spike=True, method="stages")
@@ -173,4 +173,4 @@ def test_stages_module_tools_and_errors():
         4, 13, params=model.params, t_max=T_MAX, max_spikes=3, weight_in=model.weight_in,
         weight_rec=model.weight_rec, mask=mask, mask_in=mask_in, single_spike=True)
     with pytest.raises(Exception, match="more than max_spikes=3"):
-        small(spikes)
+        _call(small, spikes)
